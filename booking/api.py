@@ -1,0 +1,2 @@
+def availability(request):
+    raise NotImplementedError

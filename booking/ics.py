@@ -1,0 +1,27 @@
+"""Calendar files (.ics) for an appointment, so patients can add it to their phone's calendar."""
+
+from __future__ import annotations
+
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from booking.models import Appointment
+
+
+def appointment_calendar(appointment: Appointment, *, clinic_name: str, address: str, manage_url: str) -> bytes:
+    calendar = Calendar()
+    calendar.add("prodid", f"-//{clinic_name}//Online booking//EN")
+    calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    event = Event()
+    event.add("uid", f"appointment-{appointment.pk}-{appointment.manage_token[:12]}@clinic-booking")
+    event.add("dtstamp", timezone.now())
+    event.add("dtstart", appointment.start)
+    event.add("dtend", appointment.end)
+    event.add("summary", f"{appointment.service.name} with {appointment.therapist.name}")
+    event.add("location", f"{clinic_name}, {address}" if address else clinic_name)
+    event.add("description", f"Manage or cancel: {manage_url}")
+    event.add("url", manage_url)
+    event.add("status", "CANCELLED" if appointment.status == Appointment.Status.CANCELLED else "CONFIRMED")
+    calendar.add_component(event)
+    return calendar.to_ical()

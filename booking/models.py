@@ -1,0 +1,181 @@
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+def new_manage_token() -> str:
+    """192 random bits: the patient's only key to their appointment."""
+    return secrets.token_urlsafe(24)
+
+
+class ServiceQuerySet(models.QuerySet):
+    def active(self) -> "ServiceQuerySet":
+        return self.filter(active=True)
+
+
+class Service(models.Model):
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True)
+    summary = models.CharField(max_length=250, blank=True)
+    description = models.TextField(blank=True)
+    buffer_minutes = models.PositiveSmallIntegerField(
+        "buffer after each session (minutes)",
+        default=10,
+        validators=[MaxValueValidator(120)],
+        help_text="Time kept free after a session to clean up and write notes.",
+    )
+    active = models.BooleanField(default=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    objects = ServiceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("service_detail", args=[self.slug])
+
+    @property
+    def buffer(self) -> timedelta:
+        return timedelta(minutes=self.buffer_minutes)
+
+
+class ServiceOption(models.Model):
+    """A length a service can be booked for, with its price."""
+
+    service = models.ForeignKey(Service, on_delete=models.CASCADE, related_name="options")
+    duration_minutes = models.PositiveSmallIntegerField(
+        "length (minutes)", validators=[MinValueValidator(5), MaxValueValidator(480)]
+    )
+    price = models.DecimalField(max_digits=8, decimal_places=2, validators=[MinValueValidator(0)])
+    is_default = models.BooleanField(
+        "default length", default=False, help_text="Offered first; used when no length is given."
+    )
+    active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["service", "duration_minutes"]
+        constraints = [
+            models.UniqueConstraint(fields=["service", "duration_minutes"], name="unique_service_length"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.service.name}, {self.duration_minutes} min"
+
+    @property
+    def duration(self) -> timedelta:
+        return timedelta(minutes=self.duration_minutes)
+
+
+class Patient(models.Model):
+    name = models.CharField(max_length=120)
+    email = models.EmailField(db_index=True)
+    phone = models.CharField(max_length=40)
+    date_of_birth = models.DateField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AppointmentQuerySet(models.QuerySet):
+    def active(self) -> "AppointmentQuerySet":
+        return self.exclude(status=Appointment.Status.CANCELLED)
+
+    def overlapping(self, start, end) -> "AppointmentQuerySet":
+        """Appointments whose blocked time (session plus buffer) meets [start, end)."""
+        return self.filter(start__lt=end, blocked_until__gt=start)
+
+
+class Appointment(models.Model):
+    class Status(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        CHECKED_IN = "checked_in", "Checked in"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+        NO_SHOW = "no_show", "No-show"
+
+    class Channel(models.TextChoices):
+        ONLINE = "online", "Online"
+        PHONE = "phone", "Phone"
+        FRONT_DESK = "front_desk", "Front desk"
+        ADMIN = "admin", "Admin panel"
+
+    class CancelledBy(models.TextChoices):
+        PATIENT = "patient", "Patient"
+        STAFF = "staff", "Staff"
+
+    patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
+    therapist = models.ForeignKey("therapists.Therapist", on_delete=models.PROTECT, related_name="appointments")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="appointments")
+    duration_minutes = models.PositiveSmallIntegerField("length (minutes)")
+    price = models.DecimalField(max_digits=8, decimal_places=2)
+    start = models.DateTimeField(db_index=True)
+    end = models.DateTimeField()
+    blocked_until = models.DateTimeField(
+        help_text="End of the session plus the service's buffer; nothing else may start before it."
+    )
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    patient_note = models.TextField("note from the patient", blank=True, max_length=1000)
+
+    channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.ONLINE)
+    booked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member who booked it; empty when the patient booked online.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_by_role = models.CharField(max_length=20, choices=CancelledBy.choices, blank=True)
+    cancelled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    cancellation_reason = models.CharField(max_length=500, blank=True)
+
+    manage_token = models.CharField(max_length=64, unique=True, default=new_manage_token, editable=False)
+    request_key = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Key of the form submission that made it, so a resubmitted form books once.",
+    )
+
+    objects = AppointmentQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["start"]
+        indexes = [models.Index(fields=["therapist", "start"], name="appointment_therapist_start")]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="appointment_start_before_end"),
+            models.CheckConstraint(condition=Q(end__lte=F("blocked_until")), name="appointment_end_within_blocked"),
+        ]
+        # The PostgreSQL exclusion constraint against overlaps is added by
+        # migration 0003, since SQLite has no equivalent.
+
+    def __str__(self) -> str:
+        return f"{self.patient} with {self.therapist} at {self.start:%Y-%m-%d %H:%M}"
+
+    def get_absolute_url(self) -> str:
+        return reverse("appointment_manage", args=[self.manage_token])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status != self.Status.CANCELLED

@@ -1,0 +1,62 @@
+"""Emails to patients about their appointments, sent after the booking transaction commits."""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from booking.ics import appointment_calendar
+from booking.models import Appointment
+from clinic.models import ClinicSettings
+
+logger = logging.getLogger(__name__)
+
+
+def site_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def _send(appointment_id: int, template: str, subject: str) -> None:
+    appointment = Appointment.objects.select_related("patient", "therapist", "service").get(pk=appointment_id)
+    clinic = ClinicSettings.load()
+    manage_url = site_url(appointment.get_absolute_url())
+    context = {
+        "appointment": appointment,
+        "clinic": clinic,
+        "manage_url": manage_url,
+        "book_url": site_url(reverse("book")),
+        "local_start": appointment.start.astimezone(clinic.tz),
+        "local_end": appointment.end.astimezone(clinic.tz),
+    }
+    message = EmailMessage(
+        subject=f"{subject} – {clinic.name}",
+        body=render_to_string(template, context),
+        to=[appointment.patient.email],
+        reply_to=[clinic.email] if clinic.email else None,
+    )
+    message.attach(
+        "appointment.ics",
+        appointment_calendar(appointment, clinic_name=clinic.name, address=clinic.address, manage_url=manage_url),
+        "text/calendar",
+    )
+    try:
+        message.send()
+    except OSError:
+        # The booking stands whatever the mail server does; the manage page has everything.
+        logger.exception("Could not send %s email for appointment %s", template, appointment_id)
+
+
+def send_booking_confirmation(appointment_id: int) -> None:
+    _send(appointment_id, "booking/email/confirmation.txt", "Your appointment is booked")
+
+
+def send_reschedule_notice(appointment_id: int) -> None:
+    _send(appointment_id, "booking/email/rescheduled.txt", "Your appointment has moved")
+
+
+def send_cancellation_notice(appointment_id: int) -> None:
+    _send(appointment_id, "booking/email/cancelled.txt", "Your appointment is cancelled")

@@ -1,0 +1,85 @@
+import zoneinfo
+from datetime import timedelta
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+
+def validate_time_zone(value: str) -> None:
+    if value not in zoneinfo.available_timezones():
+        raise ValidationError(f"“{value}” is not a known time zone, for example America/Toronto.")
+
+
+class ClinicSettings(models.Model):
+    """The clinic's name, contact details and booking policies: one row, edited in the admin."""
+
+    SINGLETON_PK = 1
+
+    name = models.CharField(max_length=120, default="Mo Therapy")
+    tagline = models.CharField(
+        max_length=200, blank=True, default="Registered massage therapy for sciatica and back pain"
+    )
+    phone = models.CharField(max_length=40, blank=True, default="416-555-0134")
+    email = models.EmailField(blank=True, default="hello@motherapy.example")
+    address = models.CharField(max_length=200, blank=True, default="120 Harbord Street, Toronto, ON")
+    time_zone = models.CharField(max_length=64, default="America/Toronto", validators=[validate_time_zone])
+    min_notice_minutes = models.PositiveIntegerField(
+        "minimum notice (minutes)",
+        default=120,
+        validators=[MaxValueValidator(60 * 24 * 30)],
+        help_text="How long before a session starts it can still be booked online.",
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        "booking horizon (days)",
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(366)],
+        help_text="How many days ahead patients may book.",
+    )
+    slot_step_minutes = models.PositiveSmallIntegerField(
+        "slot step (minutes)",
+        default=15,
+        validators=[MinValueValidator(5), MaxValueValidator(120)],
+        help_text="Offered start times fall on this grid of the clock, e.g. 15 gives :00, :15, :30, :45.",
+    )
+    cancellation_window_hours = models.PositiveSmallIntegerField(
+        "online cancellation limit (hours)",
+        default=24,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="Patients may cancel or reschedule online up to this many hours before the session.",
+    )
+
+    class Meta:
+        verbose_name = "clinic settings"
+        verbose_name_plural = "clinic settings"
+        constraints = [
+            models.CheckConstraint(condition=models.Q(pk=1), name="clinic_settings_singleton"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SINGLETON_PK
+        super().save(*args, **kwargs)
+
+    @classmethod
+    def load(cls) -> "ClinicSettings":
+        settings_row, _ = cls.objects.get_or_create(pk=cls.SINGLETON_PK)
+        return settings_row
+
+    @property
+    def tz(self) -> zoneinfo.ZoneInfo:
+        return zoneinfo.ZoneInfo(self.time_zone)
+
+    @property
+    def min_notice(self) -> timedelta:
+        return timedelta(minutes=self.min_notice_minutes)
+
+    @property
+    def slot_step(self) -> timedelta:
+        return timedelta(minutes=self.slot_step_minutes)
+
+    @property
+    def cancellation_window(self) -> timedelta:
+        return timedelta(hours=self.cancellation_window_hours)

@@ -1,0 +1,24 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from booking import selectors
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "clinic/home.html",
+        {"services": selectors.active_services(), "therapists": selectors.active_therapists()},
+    )
+
+
+def sciatica(request: HttpRequest) -> HttpResponse:
+    return render(request, "clinic/sciatica.html", {"services": selectors.active_services()})
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "400.html", status=400)
+
+
+def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
+    return render(request, "404.html", status=404)

@@ -1,0 +1,83 @@
+"""Shared fixtures: a small clinic, a fixed clock, and the switches that say why a test cannot run here."""
+
+import os
+import shutil
+from datetime import UTC, datetime, time
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from clinic.models import ClinicSettings
+from tests.factories import ServiceFactory, ServiceOptionFactory, TherapistFactory, WorkingHoursFactory
+
+CHROMIUM = "/usr/bin/chromium"
+
+# Monday 2026-12-07 08:00 in Toronto (13:00 UTC): the clock most tests run at.
+NOW = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+
+
+def require_or_skip(available: bool, what: str, env_flag: str) -> None:
+    """Skip with a reason on a machine without `what`; in CI (env flag set) a missing one is a failure."""
+    if available:
+        return
+    if os.environ.get(env_flag):
+        pytest.fail(f"{what} is required here ({env_flag} is set) but is not available")
+    pytest.skip(f"{what} is not available on this machine")
+
+
+@pytest.fixture
+def postgres_only(db):
+    require_or_skip(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)", "CLINIC_REQUIRE_POSTGRES")
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    require_or_skip(shutil.which(CHROMIUM) is not None, f"Chromium at {CHROMIUM}", "CLINIC_REQUIRE_BROWSER")
+    return CHROMIUM
+
+
+@pytest.fixture
+def now() -> datetime:
+    return NOW
+
+
+@pytest.fixture
+def clinic(db) -> ClinicSettings:
+    return ClinicSettings.load()
+
+
+@pytest.fixture
+def service(db):
+    service = ServiceFactory(name="Myofascial release", slug="myofascial-release", buffer_minutes=15)
+    ServiceOptionFactory(service=service, duration_minutes=30, price=Decimal("70.00"), is_default=False)
+    ServiceOptionFactory(service=service, duration_minutes=60, price=Decimal("125.00"), is_default=True)
+    ServiceOptionFactory(service=service, duration_minutes=90, price=Decimal("175.00"), is_default=False)
+    return service
+
+
+@pytest.fixture
+def option(service):
+    return service.options.get(duration_minutes=60)
+
+
+def weekday_therapist(service, slug: str, name: str, *, lunch: bool = True, order: int = 0):
+    """A therapist who works Monday to Friday 9:00–17:00, with lunch 12:00–13:00 unless `lunch` is off."""
+    therapist = TherapistFactory(slug=slug, name=name, order=order, services=[service])
+    for weekday in range(5):
+        if lunch:
+            WorkingHoursFactory(therapist=therapist, weekday=weekday, start=time(9), end=time(12))
+            WorkingHoursFactory(therapist=therapist, weekday=weekday, start=time(13), end=time(17))
+        else:
+            WorkingHoursFactory(therapist=therapist, weekday=weekday, start=time(9), end=time(17))
+    return therapist
+
+
+@pytest.fixture
+def therapist(service):
+    return weekday_therapist(service, "alex-moreau", "Alex Moreau")
+
+
+@pytest.fixture
+def second_therapist(service):
+    return weekday_therapist(service, "sam-okafor", "Sam Okafor", order=1)

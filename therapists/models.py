@@ -1,0 +1,97 @@
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+
+
+def new_feed_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class TherapistQuerySet(models.QuerySet):
+    def active(self) -> "TherapistQuerySet":
+        return self.filter(active=True)
+
+    def offering(self, service) -> "TherapistQuerySet":
+        return self.filter(services=service)
+
+
+class Therapist(models.Model):
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="therapist",
+        help_text="The staff login this therapist uses to see their schedule.",
+    )
+    name = models.CharField(max_length=120)
+    slug = models.SlugField(unique=True)
+    title = models.CharField(max_length=120, default="Registered Massage Therapist")
+    bio = models.TextField(blank=True)
+    registration_number = models.CharField("professional registration number", max_length=40, blank=True)
+    services = models.ManyToManyField("booking.Service", related_name="therapists", blank=True)
+    active = models.BooleanField(default=True, help_text="Inactive therapists cannot be booked.")
+    order = models.PositiveSmallIntegerField(default=0)
+    feed_token = models.CharField(max_length=64, unique=True, default=new_feed_token, editable=False)
+
+    objects = TherapistQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["order", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("therapist_detail", args=[self.slug])
+
+
+class Weekday(models.IntegerChoices):
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+    SATURDAY = 5, "Saturday"
+    SUNDAY = 6, "Sunday"
+
+
+class WorkingHours(models.Model):
+    """One working interval on a weekday, in the clinic's wall-clock time; several make a split shift."""
+
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="working_hours")
+    weekday = models.PositiveSmallIntegerField(choices=Weekday.choices)
+    start = models.TimeField()
+    end = models.TimeField()
+
+    class Meta:
+        ordering = ["therapist", "weekday", "start"]
+        verbose_name_plural = "working hours"
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="working_hours_start_before_end"),
+            models.CheckConstraint(condition=Q(weekday__lte=6), name="working_hours_valid_weekday"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
+
+
+class TimeOff(models.Model):
+    therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="time_off")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["start"]
+        verbose_name = "time off"
+        verbose_name_plural = "time off"
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="time_off_start_before_end"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist}: {self.start:%Y-%m-%d %H:%M} – {self.end:%Y-%m-%d %H:%M}"

@@ -1,2 +1,38 @@
-def availability(request):
-    raise NotImplementedError
+"""GET /api/availability/: free times as JSON, for the site's own pages and for integrations."""
+
+from django.http import HttpRequest, JsonResponse
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from booking import selectors
+from booking.forms import AvailabilityQueryForm
+from clinic.models import ClinicSettings
+
+
+@require_GET
+def availability(request: HttpRequest) -> JsonResponse:
+    now = timezone.now()
+    clinic = ClinicSettings.load()
+    tz = clinic.tz
+    form = AvailabilityQueryForm(request.GET, clinic=clinic, today=now.astimezone(tz).date())
+    if not form.is_valid():
+        errors = {
+            field: [error["message"] for error in errors] for field, errors in form.errors.get_json_data().items()
+        }
+        return JsonResponse({"errors": errors}, status=400)
+    slots = selectors.free_slots(form.search(form.cleaned_data["date"], form.cleaned_data["days"]), clinic, now)
+    return JsonResponse(
+        {
+            "timezone": clinic.time_zone,
+            "service": form.option.service.slug,
+            "duration": form.option.duration_minutes,
+            "slots": [
+                {
+                    "start": slot.start.astimezone(tz).isoformat(),
+                    "end": slot.end.astimezone(tz).isoformat(),
+                    "therapist": slot.therapist.slug,
+                }
+                for slot in slots
+            ],
+        }
+    )

@@ -1,7 +1,63 @@
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+"""Public booking pages: services, the booking flow at /book/ and the patient's own appointment page.
 
-from booking import selectors
+Views parse input with the forms, call selectors and services, and render.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from booking import selectors, services
+from booking.availability import Slot
+from booking.errors import BookingError, SlotTaken
+from booking.forms import ANY_THERAPIST, CancelForm, PatientDetailsForm, SelectionForm, parse_aware_datetime
+from booking.ics import appointment_calendar
+from booking.models import Appointment, Service
+from clinic.models import ClinicSettings
+
+DAYS_SHOWN = 14
+FLOW_STEPS = [
+    ("service", "Treatment"),
+    ("length", "Length"),
+    ("therapist", "Therapist"),
+    ("time", "Day and time"),
+    ("details", "Your details"),
+    ("review", "Confirm"),
+]
+
+
+@dataclass(frozen=True)
+class DayChoice:
+    day: date
+    has_slots: bool
+    selected: bool
+    url: str
+
+
+@dataclass(frozen=True)
+class TimeChoice:
+    start: datetime
+    end: datetime
+    value: str
+    url: str
+
+
+def _clinic_and_clock() -> tuple[ClinicSettings, datetime, date]:
+    clinic = ClinicSettings.load()
+    timezone.activate(clinic.tz)
+    now = timezone.now()
+    return clinic, now, timezone.localdate(now, clinic.tz)
 
 
 def service_list(request: HttpRequest) -> HttpResponse:
@@ -9,11 +65,315 @@ def service_list(request: HttpRequest) -> HttpResponse:
 
 
 def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
-    raise NotImplementedError
+    service = get_object_or_404(Service.objects.active(), slug=slug)
+    return render(
+        request,
+        "booking/service_detail.html",
+        {
+            "service": service,
+            "options": list(service.options.filter(active=True)),
+            "therapists": selectors.therapists_for(service),
+        },
+    )
 
 
-def book(request):
-    raise NotImplementedError
+def _query(**params) -> str:
+    return "?" + urlencode({key: value for key, value in params.items() if value not in (None, "")})
 
 
-appointment_manage = appointment_cancel = appointment_reschedule = appointment_ics = book
+def _unique_times(slots: list[Slot]) -> list[Slot]:
+    """One slot per start time, for "no preference": the therapist is settled at booking."""
+    seen: set[datetime] = set()
+    unique = []
+    for slot in slots:
+        if slot.start not in seen:
+            seen.add(slot.start)
+            unique.append(slot)
+    return unique
+
+
+def _day_picker(
+    *, slots: list[Slot], first_day: date, selected: date | None, tz, url_for_day, url_for_time
+) -> tuple[list[DayChoice], date | None, list[TimeChoice]]:
+    """The strip of days (those with free times stand out) and the times of the selected day.
+
+    Without a chosen day, the first day with free times is selected.
+    """
+    by_day: dict[date, list[Slot]] = {}
+    for slot in _unique_times(slots):
+        by_day.setdefault(slot.start.astimezone(tz).date(), []).append(slot)
+    if selected is None:
+        selected = next(iter(sorted(by_day)), None)
+    days = [
+        DayChoice(day, day in by_day, day == selected, url_for_day(day))
+        for day in (first_day + timedelta(days=offset) for offset in range(DAYS_SHOWN))
+    ]
+    times = []
+    for slot in by_day.get(selected, []):
+        value = slot.start.astimezone(tz).isoformat(timespec="minutes")
+        times.append(TimeChoice(slot.start, slot.end, value, url_for_time(value)))
+    return days, selected, times
+
+
+def _strip_start(request: HttpRequest, chosen: date | None, today: date, last_day: date) -> date:
+    """First day of the 14-day strip: `from` if given and valid, else the chosen day, else today."""
+    first = chosen or today
+    raw = request.GET.get("from", "")
+    if raw:
+        try:
+            first = date.fromisoformat(raw)
+        except ValueError:
+            first = chosen or today
+    if chosen and not (first <= chosen < first + timedelta(days=DAYS_SHOWN)):
+        first = chosen
+    return min(max(first, today), last_day)
+
+
+def _time_step_context(request, selection: SelectionForm, clinic, now, today) -> dict:
+    base = {
+        "service": selection.chosen_service.slug,
+        "duration": selection.option.duration_minutes,
+        "therapist": ANY_THERAPIST if selection.any_therapist else selection.chosen_therapist.slug,
+    }
+    chosen = selection.cleaned_data.get("date")
+    first_day = _strip_start(request, chosen, today, selection.last_bookable_day)
+    slots = selectors.free_slots(selection.search(first_day, DAYS_SHOWN), clinic, now)
+    days, selected, times = _day_picker(
+        slots=slots,
+        first_day=first_day,
+        selected=chosen,
+        tz=clinic.tz,
+        url_for_day=lambda day: reverse("book") + _query(**base, date=day.isoformat(), **{"from": first_day}),
+        url_for_time=lambda value: reverse("book") + _query(**base, start=value),
+    )
+    previous_first = first_day - timedelta(days=DAYS_SHOWN)
+    next_first = first_day + timedelta(days=DAYS_SHOWN)
+    return {
+        "days": days,
+        "selected_day": selected,
+        "times": times,
+        "previous_url": reverse("book") + _query(**base, **{"from": max(previous_first, today)})
+        if first_day > today
+        else None,
+        "next_url": reverse("book") + _query(**base, **{"from": next_first})
+        if next_first <= selection.last_bookable_day
+        else None,
+    }
+
+
+def _slot_is_free(selection: SelectionForm, clinic, now) -> bool:
+    day = selection.start_at.astimezone(clinic.tz).date()
+    slots = selectors.free_slots(selection.search(day, 1), clinic, now)
+    return any(slot.start == selection.start_at for slot in slots)
+
+
+def _step(selection: SelectionForm) -> str:
+    if selection.chosen_service is None:
+        return "service"
+    if selection.option is None:
+        return "length"
+    if not selection.therapist_chosen:
+        return "therapist"
+    if selection.start_at is None:
+        return "time"
+    return "details"
+
+
+def _flow_context(request, selection: SelectionForm, clinic, now, today) -> tuple[str, dict]:
+    step = _step(selection)
+    context: dict = {"selection": selection, "step": step, "clinic_settings": clinic}
+    if step == "service":
+        context["services"] = selectors.active_services()
+    elif step == "length":
+        context["options"] = selection.options
+    elif step == "therapist":
+        context["therapists"] = selection.offering
+    elif step == "details" and not _slot_is_free(selection, clinic, now):
+        messages.warning(request, "That time is no longer free. Here are the times still open that day.")
+        selection.cleaned_data["date"] = selection.start_at.astimezone(clinic.tz).date()
+        selection.start_at = None
+        step = context["step"] = "time"
+    if step == "time":
+        context.update(_time_step_context(request, selection, clinic, now, today))
+    return step, context
+
+
+def _render_flow(request: HttpRequest, context: dict, status: int = 200) -> HttpResponse:
+    return render(request, "booking/book.html", {**context, "steps": FLOW_STEPS}, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def book(request: HttpRequest) -> HttpResponse:
+    clinic, now, today = _clinic_and_clock()
+    if request.method == "POST":
+        return _book_submit(request, clinic, now, today)
+    selection = SelectionForm(request.GET, clinic=clinic, today=today)
+    selection.is_valid()
+    step, context = _flow_context(request, selection, clinic, now, today)
+    if step == "details":
+        context["form"] = PatientDetailsForm(initial={"request_key": secrets.token_urlsafe(24)}, today=today)
+    status = 400 if selection.errors else 200
+    return _render_flow(request, context, status=status)
+
+
+def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
+    selection = SelectionForm(request.POST, clinic=clinic, today=today)
+    if not selection.is_valid() or _step(selection) != "details":
+        context = {"selection": selection, "step": "invalid"}
+        return _render_flow(request, context, status=400)
+    form = PatientDetailsForm(request.POST, today=today)
+    context = {"selection": selection, "step": "details", "form": form}
+    action = request.POST.get("action", "review")
+    if not form.is_valid() or action == "edit":
+        return _render_flow(request, context, status=200 if action == "edit" else 400)
+    if action != "confirm":
+        return _render_flow(request, {**context, "step": "review"})
+    details = form.cleaned_data
+    try:
+        appointment = services.appointment_book(
+            option=selection.option,
+            therapist=selection.chosen_therapist,
+            start=selection.start_at,
+            patient=services.PatientDetails(
+                name=details["name"],
+                email=details["email"],
+                phone=details["phone"],
+                date_of_birth=details["date_of_birth"],
+            ),
+            now=now,
+            request_key=details["request_key"],
+            note=details["note"],
+        )
+    except BookingError as error:
+        context["booking_error"] = error
+        if isinstance(error, SlotTaken) or error.code == "not_available":
+            day = selection.start_at.astimezone(clinic.tz).date()
+            slots = selectors.free_slots(selection.search(day, 1), clinic, now)
+            context["fresh_times"] = [
+                TimeChoice(s.start, s.end, s.start.astimezone(clinic.tz).isoformat(timespec="minutes"), "")
+                for s in _unique_times(slots)
+            ]
+        return _render_flow(request, context, status=409)
+    return redirect(reverse("appointment_manage", args=[appointment.manage_token]) + "?booked=1")
+
+
+def _appointment_or_404(token: str) -> Appointment:
+    appointment = selectors.appointment_by_token(token)
+    if appointment is None:
+        raise Http404("No appointment matches this link.")
+    return appointment
+
+
+@require_GET
+def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
+    clinic, now, _ = _clinic_and_clock()
+    appointment = _appointment_or_404(token)
+    return render(
+        request,
+        "booking/appointment_manage.html",
+        {
+            "appointment": appointment,
+            "can_change": services.can_patient_change(appointment, clinic, now),
+            "just_booked": request.GET.get("booked") == "1",
+            "cancel_form": CancelForm(),
+            "manage_url": request.build_absolute_uri(appointment.get_absolute_url()),
+            "clinic_settings": clinic,
+        },
+    )
+
+
+@require_POST
+def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
+    _, now, _ = _clinic_and_clock()
+    appointment = _appointment_or_404(token)
+    form = CancelForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The reason is too long: please keep it under 500 characters.")
+        return redirect(appointment)
+    try:
+        services.appointment_cancel(
+            appointment=appointment, now=now, reason=form.cleaned_data["reason"], by_patient=True
+        )
+    except BookingError as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Your appointment is cancelled. We've emailed you a note of it.")
+    return redirect(appointment)
+
+
+@require_http_methods(["GET", "POST"])
+def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
+    clinic, now, today = _clinic_and_clock()
+    appointment = _appointment_or_404(token)
+    if not services.can_patient_change(appointment, clinic, now):
+        messages.error(request, str(BookingError.messages["too_late_to_change"]))
+        return redirect(appointment)
+    data = {
+        "service": appointment.service.slug,
+        "duration": appointment.duration_minutes,
+        "therapist": appointment.therapist.slug,
+        "date": request.GET.get("date", ""),
+    }
+    selection = SelectionForm(data, clinic=clinic, today=today)
+    if not selection.is_valid() or not selection.therapists:
+        messages.error(request, "This appointment cannot be moved online. Please call the clinic.")
+        return redirect(appointment)
+    status = 200
+    error = None
+    if request.method == "POST":
+        try:
+            start = parse_aware_datetime(request.POST.get("start", ""))
+            services.appointment_move(appointment=appointment, start=start, now=now, by_patient=True)
+        except BookingError as booking_error:
+            error, status = booking_error.message, 409
+        except ValidationError:
+            error, status = "Choose one of the times shown.", 400
+        else:
+            messages.success(request, "Your appointment has moved. We've emailed you the new time.")
+            return redirect(appointment)
+    base_url = reverse("appointment_reschedule", args=[token])
+    chosen = selection.cleaned_data.get("date")
+    first_day = _strip_start(request, chosen, today, selection.last_bookable_day)
+    slots = selectors.free_slots(selection.search(first_day, DAYS_SHOWN), clinic, now)
+    slots = [slot for slot in slots if slot.start != appointment.start]
+    days, selected, times = _day_picker(
+        slots=slots,
+        first_day=first_day,
+        selected=chosen,
+        tz=clinic.tz,
+        url_for_day=lambda day: base_url + _query(date=day.isoformat(), **{"from": first_day}),
+        url_for_time=lambda value: "",
+    )
+    return render(
+        request,
+        "booking/appointment_reschedule.html",
+        {
+            "appointment": appointment,
+            "days": days,
+            "selected_day": selected,
+            "times": times,
+            "error": error,
+            "previous_url": base_url + _query(**{"from": max(first_day - timedelta(days=DAYS_SHOWN), today)})
+            if first_day > today
+            else None,
+            "next_url": base_url + _query(**{"from": first_day + timedelta(days=DAYS_SHOWN)})
+            if first_day + timedelta(days=DAYS_SHOWN) <= selection.last_bookable_day
+            else None,
+        },
+        status=status,
+    )
+
+
+@require_GET
+def appointment_ics(request: HttpRequest, token: str) -> HttpResponse:
+    clinic = ClinicSettings.load()
+    appointment = _appointment_or_404(token)
+    body = appointment_calendar(
+        appointment,
+        clinic_name=clinic.name,
+        address=clinic.address,
+        manage_url=request.build_absolute_uri(appointment.get_absolute_url()),
+    )
+    response = HttpResponse(body, content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="appointment.ics"'
+    return response

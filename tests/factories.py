@@ -45,6 +45,7 @@ class TherapistFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = Therapist
         django_get_or_create = ("slug",)
+        skip_postgeneration_save = True
 
     name = factory.Sequence(lambda n: f"Therapist {n}")
     slug = factory.Sequence(lambda n: f"therapist-{n}")

@@ -1,0 +1,199 @@
+"""Forms of the booking flow and the availability API: every parameter is checked here, never in the engine."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+
+from booking import selectors
+from booking.models import ServiceOption
+from booking.selectors import SlotSearch
+from clinic.models import ClinicSettings
+from therapists.models import Therapist
+
+ANY_THERAPIST = "any"
+
+phone_validator = RegexValidator(
+    r"^\+?[0-9 ()./-]{7,25}$", "Enter a phone number of digits, spaces and dashes, e.g. 416-555-0134."
+)
+name_validator = RegexValidator(r"^[^<>{}\[\]\\/@#$%^*=|~`]+$", "Enter your name without symbols.")
+
+
+def parse_aware_datetime(value: str) -> datetime:
+    """An ISO 8601 date and time with a UTC offset, as in the API's slots."""
+    if not value or len(value) > 40:
+        raise ValidationError("Enter a date and time such as 2026-12-08T09:00-05:00.", code="invalid")
+    try:
+        parsed = datetime.fromisoformat(value.replace(" ", "+"))
+    except ValueError:
+        raise ValidationError("Enter a date and time such as 2026-12-08T09:00-05:00.", code="invalid") from None
+    if parsed.tzinfo is None:
+        raise ValidationError("The time must include its UTC offset, e.g. -05:00.", code="naive")
+    return parsed
+
+
+class SelectionForm(forms.Form):
+    """What the patient has chosen so far; every field optional, each checked against the clinic's data.
+
+    `service` resolves to its active lengths (one query) and `therapist` to the
+    therapists who offer it (one query), so later steps pay nothing more.
+    """
+
+    service = forms.SlugField(max_length=100, required=False)
+    duration = forms.IntegerField(required=False, min_value=1, max_value=24 * 60)
+    therapist = forms.CharField(required=False, max_length=100)
+    date = forms.DateField(required=False, input_formats=["%Y-%m-%d"])
+    start = forms.CharField(required=False, max_length=40)
+
+    default_therapist = ""
+    always_default_length = False
+
+    def __init__(self, data, *, clinic: ClinicSettings, today: date, **kwargs) -> None:
+        super().__init__(data, **kwargs)
+        self.clinic = clinic
+        self.today = today
+        self.options: list[ServiceOption] = []
+        self.option: ServiceOption | None = None
+        self.offering: list[Therapist] = []
+        self.therapists: list[Therapist] = []
+        self.any_therapist = False
+        self.start_at: datetime | None = None
+
+    @property
+    def last_bookable_day(self) -> date:
+        return self.today + timedelta(days=self.clinic.horizon_days)
+
+    def clean_service(self) -> str:
+        slug = self.cleaned_data.get("service") or ""
+        if slug:
+            self.options = selectors.service_options(slug)
+            if not self.options:
+                raise ValidationError("We don't offer that service. Please choose one from the list.", code="unknown")
+        return slug
+
+    def clean_date(self) -> date | None:
+        day = self.cleaned_data.get("date")
+        if day is not None and not (self.today <= day <= self.last_bookable_day):
+            raise ValidationError(
+                f"Choose a day from today to {self.last_bookable_day:%B %-d, %Y}.", code="out_of_range"
+            )
+        return day
+
+    def clean_start(self) -> str:
+        value = self.cleaned_data.get("start") or ""
+        if value:
+            self.start_at = parse_aware_datetime(value)
+        return value
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if not self.options:
+            return cleaned
+        service = self.options[0].service
+        duration = cleaned.get("duration")
+        slug = cleaned.get("therapist") or self.default_therapist
+        if duration is None and "duration" not in self.errors:
+            if self.always_default_length or len(self.options) == 1 or slug or self.start_at:
+                self.option = selectors.default_option(self.options)
+        elif duration is not None:
+            self.option = next((o for o in self.options if o.duration_minutes == duration), None)
+            if self.option is None:
+                lengths = ", ".join(str(o.duration_minutes) for o in self.options)
+                self.add_error("duration", f"{service.name} is offered for {lengths} minutes.")
+        if slug or self.option:
+            self.offering = selectors.therapists_for(service)
+        if slug == ANY_THERAPIST:
+            self.any_therapist = True
+            self.therapists = self.offering
+        elif slug:
+            self.therapists = [t for t in self.offering if t.slug == slug]
+            if not self.therapists:
+                self.add_error("therapist", f"That therapist does not offer {service.name}. Choose another.")
+        return cleaned
+
+    @property
+    def chosen_service(self):
+        return self.options[0].service if self.options else None
+
+    @property
+    def chosen_therapist(self) -> Therapist | None:
+        """The chosen therapist, or None for no preference."""
+        return None if self.any_therapist or not self.therapists else self.therapists[0]
+
+    @property
+    def therapist_chosen(self) -> bool:
+        return bool(self.therapists) or self.any_therapist
+
+    def search(self, first_day: date, days: int) -> SlotSearch:
+        return SlotSearch(option=self.option, therapists=self.therapists, first_day=first_day, days=days)
+
+
+class AvailabilityQueryForm(SelectionForm):
+    """GET /api/availability/: service and date required; duration, therapist and days optional."""
+
+    service = forms.SlugField(max_length=100)
+    date = forms.DateField(input_formats=["%Y-%m-%d"])
+    days = forms.IntegerField(required=False, min_value=1)
+    start = None
+
+    default_therapist = ANY_THERAPIST
+    always_default_length = True
+
+    def clean_days(self) -> int:
+        days = self.cleaned_data.get("days") or 1
+        if days > self.clinic.horizon_days:
+            raise ValidationError(f"Ask for at most {self.clinic.horizon_days} days.", code="max_value")
+        return days
+
+
+class PatientDetailsForm(forms.Form):
+    name = forms.CharField(
+        label="Full name", max_length=120, validators=[name_validator], widget=forms.TextInput({"autocomplete": "name"})
+    )
+    email = forms.EmailField(
+        max_length=254,
+        help_text="We send your confirmation and private link here.",
+        widget=forms.EmailInput({"autocomplete": "email"}),
+    )
+    phone = forms.CharField(
+        max_length=25, validators=[phone_validator], widget=forms.TextInput({"autocomplete": "tel", "type": "tel"})
+    )
+    date_of_birth = forms.DateField(
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        help_text="Optional.",
+        widget=forms.DateInput({"type": "date", "autocomplete": "bday"}, format="%Y-%m-%d"),
+    )
+    note = forms.CharField(
+        label="Anything your therapist should know?",
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea({"rows": 3}),
+        help_text="Optional. You will fill the full health form before your first visit.",
+    )
+    request_key = forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
+
+    def __init__(self, *args, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.today = today
+
+    def clean_name(self) -> str:
+        name = " ".join(self.cleaned_data["name"].split())
+        if len(name) < 2:
+            raise ValidationError("Enter your full name.", code="short")
+        return name
+
+    def clean_date_of_birth(self) -> date | None:
+        born = self.cleaned_data.get("date_of_birth")
+        if born is not None and not (self.today - timedelta(days=365 * 120) <= born <= self.today):
+            raise ValidationError("Enter a real date of birth.", code="out_of_range")
+        return born
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason (optional)", required=False, max_length=500, widget=forms.Textarea({"rows": 2})
+    )

@@ -224,6 +224,14 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
     form = PatientDetailsForm(request.POST, today=today)
     context = {"selection": selection, "step": "details", "form": form}
     action = request.POST.get("action", "review")
+    if not form.is_valid() and "request_key" in form.errors:
+        # A damaged form key: give a fresh one, keep what was typed and ask to submit again.
+        data = request.POST.copy()
+        data["request_key"] = secrets.token_urlsafe(24)
+        form = PatientDetailsForm(data, today=today)
+        form.is_valid()
+        context.update(form=form, form_notice="Something went wrong with the form. Please check and submit again.")
+        return _render_flow(request, context, status=400)
     if not form.is_valid() or action == "edit":
         return _render_flow(request, context, status=200 if action == "edit" else 400)
     if action != "confirm":

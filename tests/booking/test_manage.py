@@ -1,0 +1,132 @@
+"""The patient's own appointment page: view, cancel, reschedule and calendar file, by private link only."""
+
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+import time_machine
+
+from booking.models import Appointment
+from tests.conftest import NOW
+from tests.factories import AppointmentFactory
+
+TORONTO = ZoneInfo("America/Toronto")
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+@pytest.fixture
+def appointment(therapist, service):
+    return AppointmentFactory(therapist=therapist, service=service, start=datetime(2026, 12, 10, 10, tzinfo=TORONTO))
+
+
+def test_token_is_long_and_unguessable(appointment):
+    other = AppointmentFactory(
+        therapist=appointment.therapist, service=appointment.service, start=appointment.start + timedelta(days=1)
+    )
+    assert len(appointment.manage_token) >= 32  # 24 random bytes, base64: 192 bits
+    assert appointment.manage_token != other.manage_token
+
+
+def test_page_shows_the_appointment_in_local_time(client, appointment):
+    response = client.get(appointment.get_absolute_url())
+
+    assert response.status_code == 200
+    content = response.content.decode()
+    assert "Thursday, December 10, 2026 at 10:00 AM" in content
+    assert "Alex Moreau" in content
+    assert "Cancel appointment" in content
+    assert "noindex" in content
+
+
+def test_wrong_token_is_404(client, appointment):
+    assert client.get("/appointments/not-a-real-token/").status_code == 404
+    assert client.get("/appointments/" + "x" * 200 + "/").status_code == 404
+
+
+def test_patient_cancels_and_the_record_is_kept(client, appointment, mailoutbox, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{appointment.get_absolute_url()}cancel/", {"reason": "Feeling better"})
+
+    assert response.status_code == 302
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.CANCELLED
+    assert appointment.cancelled_by_role == Appointment.CancelledBy.PATIENT
+    assert appointment.cancellation_reason == "Feeling better"
+    assert appointment.cancelled_at == NOW
+    assert "cancelled" in mailoutbox[0].subject
+    page = client.get(appointment.get_absolute_url()).content.decode()
+    assert "This appointment was cancelled" in page
+
+
+def test_cancel_inside_the_window_is_refused_with_a_phone_message(client, therapist, service):
+    soon = AppointmentFactory(therapist=therapist, service=service, start=datetime(2026, 12, 7, 14, tzinfo=TORONTO))
+
+    page = client.get(soon.get_absolute_url()).content.decode()
+    assert "can no longer be changed online" in page
+    assert "Cancel appointment" not in page
+
+    response = client.post(f"{soon.get_absolute_url()}cancel/", {"reason": ""}, follow=True)
+    soon.refresh_from_db()
+    assert soon.status == Appointment.Status.BOOKED
+    assert "call the clinic" in response.content.decode()
+
+
+def test_cancel_needs_post(client, appointment):
+    assert client.get(f"{appointment.get_absolute_url()}cancel/").status_code == 405
+
+
+def test_reschedule_lists_free_times_and_moves_keeping_the_link(
+    client, appointment, mailoutbox, django_capture_on_commit_callbacks
+):
+    url = f"{appointment.get_absolute_url()}reschedule/?date=2026-12-11"
+    page = client.get(url)
+    assert page.status_code == 200
+    values = [time.value for time in page.context["times"]]
+    assert "2026-12-11T09:00-05:00" in values
+
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(url, {"start": "2026-12-11T09:00-05:00"})
+
+    assert response.status_code == 302
+    moved = Appointment.objects.get(pk=appointment.pk)
+    assert moved.start == datetime(2026, 12, 11, 9, tzinfo=TORONTO)
+    assert moved.manage_token == appointment.manage_token
+    assert "moved" in mailoutbox[0].subject
+
+
+def test_reschedule_to_a_taken_time_is_refused(client, appointment):
+    AppointmentFactory(
+        therapist=appointment.therapist, service=appointment.service, start=datetime(2026, 12, 11, 9, tzinfo=TORONTO)
+    )
+
+    response = client.post(f"{appointment.get_absolute_url()}reschedule/", {"start": "2026-12-11T09:00-05:00"})
+
+    assert response.status_code == 409
+    assert b"just taken" in response.content
+    appointment.refresh_from_db()
+    assert appointment.start == datetime(2026, 12, 10, 10, tzinfo=TORONTO)
+
+
+def test_reschedule_with_garbage_time_is_a_400(client, appointment):
+    response = client.post(f"{appointment.get_absolute_url()}reschedule/", {"start": "tomorrow-ish"})
+    assert response.status_code == 400
+    appointment.refresh_from_db()
+    assert appointment.start == datetime(2026, 12, 10, 10, tzinfo=TORONTO)
+
+
+def test_ics_has_the_event_in_utc(client, appointment):
+    body = client.get(f"{appointment.get_absolute_url()}appointment.ics").content.decode()
+    assert "DTSTART:20261210T150000Z" in body
+    assert "Alex Moreau" in body
+
+
+def test_manage_page_query_count(client, appointment, django_assert_max_num_queries):
+    with django_assert_max_num_queries(3):
+        assert client.get(appointment.get_absolute_url()).status_code == 200

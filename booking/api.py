@@ -6,13 +6,13 @@ from django.views.decorators.http import require_GET
 
 from booking import selectors
 from booking.forms import AvailabilityQueryForm
-from clinic.models import ClinicSettings
+from clinic.context_processors import clinic_for
 
 
 @require_GET
 def availability(request: HttpRequest) -> JsonResponse:
     now = timezone.now()
-    clinic = ClinicSettings.load()
+    clinic = clinic_for(request)
     tz = clinic.tz
     form = AvailabilityQueryForm(request.GET, clinic=clinic, today=now.astimezone(tz).date())
     if not form.is_valid():

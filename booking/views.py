@@ -24,6 +24,7 @@ from booking.errors import BookingError, SlotTaken
 from booking.forms import ANY_THERAPIST, CancelForm, PatientDetailsForm, SelectionForm, parse_aware_datetime
 from booking.ics import appointment_calendar
 from booking.models import Appointment, Service
+from clinic.context_processors import clinic_for
 from clinic.models import ClinicSettings
 
 DAYS_SHOWN = 14
@@ -53,8 +54,9 @@ class TimeChoice:
     url: str
 
 
-def _clinic_and_clock() -> tuple[ClinicSettings, datetime, date]:
-    clinic = ClinicSettings.load()
+def _clinic_and_clock(request: HttpRequest) -> tuple[ClinicSettings, datetime, date]:
+    """The clinic's policies (loaded once per request) and the clock, read once; local time for templates."""
+    clinic = clinic_for(request)
     timezone.activate(clinic.tz)
     now = timezone.now()
     return clinic, now, timezone.localdate(now, clinic.tz)
@@ -181,7 +183,7 @@ def _step(selection: SelectionForm) -> str:
 
 def _flow_context(request, selection: SelectionForm, clinic, now, today) -> tuple[str, dict]:
     step = _step(selection)
-    context: dict = {"selection": selection, "step": step, "clinic_settings": clinic}
+    context: dict = {"selection": selection, "step": step}
     if step == "service":
         context["services"] = selectors.active_services()
     elif step == "length":
@@ -204,7 +206,7 @@ def _render_flow(request: HttpRequest, context: dict, status: int = 200) -> Http
 
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
-    clinic, now, today = _clinic_and_clock()
+    clinic, now, today = _clinic_and_clock(request)
     if request.method == "POST":
         return _book_submit(request, clinic, now, today)
     selection = SelectionForm(request.GET, clinic=clinic, today=today)
@@ -274,7 +276,7 @@ def _appointment_or_404(token: str) -> Appointment:
 
 @require_GET
 def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
-    clinic, now, _ = _clinic_and_clock()
+    clinic, now, _ = _clinic_and_clock(request)
     appointment = _appointment_or_404(token)
     return render(
         request,
@@ -285,14 +287,13 @@ def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
             "just_booked": request.GET.get("booked") == "1",
             "cancel_form": CancelForm(),
             "manage_url": request.build_absolute_uri(appointment.get_absolute_url()),
-            "clinic_settings": clinic,
         },
     )
 
 
 @require_POST
 def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    _, now, _ = _clinic_and_clock()
+    _, now, _ = _clinic_and_clock(request)
     appointment = _appointment_or_404(token)
     form = CancelForm(request.POST)
     if not form.is_valid():
@@ -311,7 +312,7 @@ def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
-    clinic, now, today = _clinic_and_clock()
+    clinic, now, today = _clinic_and_clock(request)
     appointment = _appointment_or_404(token)
     if not services.can_patient_change(appointment, clinic, now):
         messages.error(request, str(BookingError.messages["too_late_to_change"]))
@@ -374,7 +375,7 @@ def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
 
 @require_GET
 def appointment_ics(request: HttpRequest, token: str) -> HttpResponse:
-    clinic = ClinicSettings.load()
+    clinic = clinic_for(request)
     appointment = _appointment_or_404(token)
     body = appointment_calendar(
         appointment,

@@ -128,5 +128,5 @@ def test_ics_has_the_event_in_utc(client, appointment):
 
 
 def test_manage_page_query_count(client, appointment, django_assert_max_num_queries):
-    with django_assert_max_num_queries(3):
+    with django_assert_max_num_queries(2):
         assert client.get(appointment.get_absolute_url()).status_code == 200

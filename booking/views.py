@@ -55,9 +55,8 @@ class TimeChoice:
 
 
 def _clinic_and_clock(request: HttpRequest) -> tuple[ClinicSettings, datetime, date]:
-    """The clinic's policies (loaded once per request) and the clock, read once; local time for templates."""
+    """The clinic's policies (loaded once per request) and the clock, read once."""
     clinic = clinic_for(request)
-    timezone.activate(clinic.tz)
     now = timezone.now()
     return clinic, now, timezone.localdate(now, clinic.tz)
 

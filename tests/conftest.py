@@ -26,6 +26,12 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
     pytest.skip(f"{what} is not available on this machine")
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """Real hashing costs a second per user; tests check permissions, not password strength."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def postgres_only(db):
     require_or_skip(connection.vendor == "postgresql", "PostgreSQL (set DATABASE_URL)", "CLINIC_REQUIRE_POSTGRES")

@@ -5,6 +5,10 @@ busy intervals as aware datetimes and the current time as `now`, and get
 aware datetimes back. Start times lie on a grid of the clinic's wall clock
 (every `step` from local midnight), so a day when clocks change offers the
 same familiar times as any other day.
+
+Inside, every moment is in UTC: Python adds to and compares two datetimes of
+the same ZoneInfo by their wall clocks, so on a clock-change day 01:30 plus
+one hour in the clinic's zone is not one real hour later.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def booking_window(*, now: datetime, notice: timedelta, horizon_days: int, tz: t
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
     last_day = now.astimezone(tz).date() + timedelta(days=horizon_days)
-    return now + notice, local_midnight(last_day + timedelta(days=1), tz)
+    return now.astimezone(UTC) + notice, local_midnight(last_day + timedelta(days=1), tz)
 
 
 def local_midnight(day: date, tz: tzinfo) -> datetime:
@@ -80,10 +84,14 @@ def working_intervals(
     return intervals
 
 
+def _utc(moment: datetime) -> datetime:
+    return moment.astimezone(UTC)
+
+
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
-    """Sort and join overlapping or touching intervals."""
+    """Sort and join overlapping or touching intervals, in real time; the result is in UTC."""
     merged: list[Interval] = []
-    for interval in sorted(intervals, key=lambda i: i.start):
+    for interval in sorted((Interval(_utc(i.start), _utc(i.end)) for i in intervals), key=lambda i: i.start):
         if interval.end <= interval.start:
             continue
         if merged and interval.start <= merged[-1].end:
@@ -95,7 +103,7 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
 
 
 def subtract(working: Iterable[Interval], remove: Iterable[Interval]) -> list[Interval]:
-    """The parts of `working` not covered by `remove`."""
+    """The parts of `working` not covered by `remove`, in UTC."""
     cuts = merge(remove)
     result = []
     for interval in merge(working):
@@ -112,26 +120,30 @@ def subtract(working: Iterable[Interval], remove: Iterable[Interval]) -> list[In
 
 
 def _first_grid_start(moment: datetime, step: timedelta, tz: tzinfo) -> datetime:
-    """The first wall-clock grid time at or after `moment`, as an aware datetime in `tz`."""
-    local = moment.astimezone(tz)
+    """The first wall-clock grid time at or after `moment` that exists in `tz`, in UTC.
+
+    The grid restarts at each local midnight. A grid time skipped by spring forward is
+    not offered (moving it past the gap would put it off the grid), and a repeated one
+    counts at its first occurrence.
+    """
+    moment = _utc(moment)
+    local = moment.astimezone(tz).replace(tzinfo=None, fold=0)
     midnight = datetime.combine(local.date(), time.min)
-    wall = local.replace(tzinfo=None)
-    offset = wall - midnight
-    steps = -(-offset // step)
-    candidate = wall_to_aware(midnight + steps * step, tz)
-    while candidate < moment:
+    steps = -(-(local - midnight) // step)
+    while True:
+        wall = midnight + steps * step
+        if wall.date() != midnight.date():
+            midnight, steps = datetime.combine(wall.date(), time.min), 0
+            continue
+        candidate = _utc(wall.replace(tzinfo=tz))
+        if candidate >= moment and candidate.astimezone(tz).replace(tzinfo=None) == wall:
+            return candidate
         steps += 1
-        candidate = wall_to_aware(midnight + steps * step, tz)
-    return candidate
 
 
 def _next_grid_start(current: datetime, step: timedelta, tz: tzinfo) -> datetime:
-    """The grid time after `current`: one step later on the wall clock, never earlier in real time."""
-    local = current.astimezone(tz)
-    following = wall_to_aware(local.replace(tzinfo=None) + step, tz)
-    if following <= current:
-        return _first_grid_start(current + timedelta(minutes=1), step, tz)
-    return following
+    """The grid time after `current`, in UTC."""
+    return _first_grid_start(current + timedelta(microseconds=1), step, tz)
 
 
 def free_slots(
@@ -142,22 +154,24 @@ def free_slots(
     therapist: Hashable = None,
 ) -> list[Slot]:
     """Every start on the grid where a session fits inside working time and its session
-    plus buffer meets nothing busy, from `rules.earliest` up to (not including) `rules.latest`."""
+    plus buffer meets nothing busy, from `rules.earliest` up to (not including) `rules.latest`.
+    Slots are given in `rules.tz`."""
     length, blocked_length, step, tz = rules.length, rules.length + rules.buffer, rules.step, rules.tz
+    earliest, latest = _utc(rules.earliest), _utc(rules.latest)
     blocked = merge(busy)
     busy_ends = [interval.end for interval in blocked]
     slots: list[Slot] = []
     for shift in merge(working):
-        window_start = max(shift.start, rules.earliest)
-        if window_start + length > shift.end or window_start >= rules.latest:
+        window_start = max(shift.start, earliest)
+        if window_start + length > shift.end or window_start >= latest:
             continue
         start = _first_grid_start(window_start, step, tz)
-        while start + length <= shift.end and start < rules.latest:
+        while start + length <= shift.end and start < latest:
             index = bisect_right(busy_ends, start)
             if index < len(blocked) and blocked[index].start < start + blocked_length:
                 start = _first_grid_start(blocked[index].end, step, tz)
                 continue
-            slots.append(Slot(start, start + length, therapist))
+            slots.append(Slot(start.astimezone(tz), (start + length).astimezone(tz), therapist))
             start = _next_grid_start(start, step, tz)
     return slots
 
@@ -172,7 +186,7 @@ def free_slots_for_many(
         for key, (working, busy) in calendars.items()
         for slot in free_slots(working=working, busy=busy, rules=rules, therapist=key)
     ]
-    slots.sort(key=lambda slot: (slot.start, order[slot.therapist]))
+    slots.sort(key=lambda slot: (_utc(slot.start), order[slot.therapist]))
     return slots
 
 

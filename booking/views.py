@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from booking import selectors, services
 from booking.availability import Slot
@@ -224,7 +224,7 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
         return _render_flow(request, context, status=400)
     form = PatientDetailsForm(request.POST, today=today)
     context = {"selection": selection, "step": "details", "form": form}
-    action = request.POST.get("action", "review")
+    intent = request.POST.get("intent", "review")
     if not form.is_valid() and "request_key" in form.errors:
         # A damaged form key: give a fresh one, keep what was typed and ask to submit again.
         data = request.POST.copy()
@@ -233,9 +233,9 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
         form.is_valid()
         context.update(form=form, form_notice="Something went wrong with the form. Please check and submit again.")
         return _render_flow(request, context, status=400)
-    if not form.is_valid() or action == "edit":
-        return _render_flow(request, context, status=200 if action == "edit" else 400)
-    if action != "confirm":
+    if not form.is_valid() or intent == "edit":
+        return _render_flow(request, context, status=200 if intent == "edit" else 400)
+    if intent != "confirm":
         return _render_flow(request, {**context, "step": "review"})
     details = form.cleaned_data
     try:
@@ -284,20 +284,25 @@ def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
             "appointment": appointment,
             "can_change": services.can_patient_change(appointment, clinic, now),
             "just_booked": request.GET.get("booked") == "1",
-            "cancel_form": CancelForm(),
             "manage_url": request.build_absolute_uri(appointment.get_absolute_url()),
         },
     )
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
-    _, now, _ = _clinic_and_clock(request)
+    """GET asks "are you sure?" with an optional reason; POST cancels."""
+    clinic, now, _ = _clinic_and_clock(request)
     appointment = _appointment_or_404(token)
-    form = CancelForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "The reason is too long: please keep it under 500 characters.")
+    if not services.can_patient_change(appointment, clinic, now):
+        messages.error(request, str(BookingError.messages["too_late_to_change"]))
         return redirect(appointment)
+    form = CancelForm(request.POST or None)
+    if request.method == "GET" or not form.is_valid():
+        status = 200 if request.method == "GET" else 400
+        return render(
+            request, "booking/appointment_cancel.html", {"appointment": appointment, "form": form}, status=status
+        )
     try:
         services.appointment_cancel(
             appointment=appointment, now=now, reason=form.cleaned_data["reason"], by_patient=True

@@ -35,7 +35,7 @@ def details(**overrides):
         "date_of_birth": "1985-04-02",
         "note": "Left leg pain",
         "request_key": "key-123",
-        "action": "confirm",
+        "intent": "confirm",
     }
     data.update(overrides)
     return data
@@ -95,7 +95,7 @@ def test_details_step_shows_the_form_with_a_fresh_request_key(client, therapist,
 
 
 def test_review_shows_a_summary_before_anything_is_booked(client, therapist, service):
-    response = client.post("/book/", details(action="review"))
+    response = client.post("/book/", details(intent="review"))
 
     assert response.status_code == 200
     assert response.context["step"] == "review"

@@ -28,7 +28,7 @@ def booking_post(**overrides):
         "email": "jordan@example.com",
         "phone": "416-555-0199",
         "request_key": "hostile-key",
-        "action": "confirm",
+        "intent": "confirm",
     }
     data.update(overrides)
     return {key: value for key, value in data.items() if value is not None}

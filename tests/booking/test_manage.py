@@ -71,6 +71,7 @@ def test_cancel_inside_the_window_is_refused_with_a_phone_message(client, therap
     page = client.get(soon.get_absolute_url()).content.decode()
     assert "can no longer be changed online" in page
     assert "Cancel appointment" not in page
+    assert client.get(f"{soon.get_absolute_url()}cancel/").status_code == 302
 
     response = client.post(f"{soon.get_absolute_url()}cancel/", {"reason": ""}, follow=True)
     soon.refresh_from_db()
@@ -78,8 +79,13 @@ def test_cancel_inside_the_window_is_refused_with_a_phone_message(client, therap
     assert "call the clinic" in response.content.decode()
 
 
-def test_cancel_needs_post(client, appointment):
-    assert client.get(f"{appointment.get_absolute_url()}cancel/").status_code == 405
+def test_cancel_asks_first_and_get_changes_nothing(client, appointment):
+    response = client.get(f"{appointment.get_absolute_url()}cancel/")
+
+    assert response.status_code == 200
+    assert b"Cancel this appointment?" in response.content
+    appointment.refresh_from_db()
+    assert appointment.status == Appointment.Status.BOOKED
 
 
 def test_reschedule_lists_free_times_and_moves_keeping_the_link(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -23,7 +23,7 @@ name_validator = RegexValidator(r"^[^<>{}\[\]\\/@#$%^*=|~`]+$", "Enter your name
 
 
 def parse_aware_datetime(value: str) -> datetime:
-    """An ISO 8601 date and time with a UTC offset, as in the API's slots."""
+    """An ISO 8601 date and time with a UTC offset, as in the API's slots; returned in UTC."""
     if not value or len(value) > 40:
         raise ValidationError("Enter a date and time such as 2026-12-08T09:00-05:00.", code="invalid")
     try:
@@ -32,7 +32,7 @@ def parse_aware_datetime(value: str) -> datetime:
         raise ValidationError("Enter a date and time such as 2026-12-08T09:00-05:00.", code="invalid") from None
     if parsed.tzinfo is None:
         raise ValidationError("The time must include its UTC offset, e.g. -05:00.", code="naive")
-    return parsed
+    return parsed.astimezone(UTC)
 
 
 class SelectionForm(forms.Form):

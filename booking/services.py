@@ -9,7 +9,7 @@ backstop; its IntegrityError becomes SlotTaken.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, OperationalError, connection, transaction
@@ -105,7 +105,8 @@ def _free_therapist_at(
     for therapist in sorted(therapists, key=lambda t: (t.order, t.name, t.pk)):
         working, busy = found[therapist]
         slots = availability.free_slots(working=working, busy=busy, rules=rules)
-        if any(slot.start == start for slot in slots):
+        # Compared in UTC: a time in the repeated hour of a fall-back day never equals one of another zone.
+        if any(slot.start.astimezone(UTC) == start for slot in slots):
             return therapist
     blocked_until = start + option.duration + option.service.buffer
     if _is_taken([t.pk for t in therapists], start, blocked_until, exclude_pk):
@@ -148,6 +149,8 @@ def appointment_book(
     """
     if start.tzinfo is None or now.tzinfo is None:
         raise ValueError("start and now must be aware datetimes")
+    # UTC, so that adding the length is real time even across a clock change.
+    start = start.astimezone(UTC)
     staff = actor is not None
     with transaction.atomic(durable=True):
         clinic = ClinicSettings.load()
@@ -247,6 +250,7 @@ def appointment_move(
     """Move an appointment to a new start (and, for staff, another therapist), keeping its link."""
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
+    start = start.astimezone(UTC)
     with transaction.atomic(durable=True):
         clinic = ClinicSettings.load()
         current = _locked_appointment(appointment.pk)

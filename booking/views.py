@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
 from django.contrib import messages
@@ -165,7 +165,7 @@ def _time_step_context(request, selection: SelectionForm, clinic, now, today) ->
 def _slot_is_free(selection: SelectionForm, clinic, now) -> bool:
     day = selection.start_at.astimezone(clinic.tz).date()
     slots = selectors.free_slots(selection.search(day, 1), clinic, now)
-    return any(slot.start == selection.start_at for slot in slots)
+    return any(slot.start.astimezone(UTC) == selection.start_at for slot in slots)
 
 
 def _step(selection: SelectionForm) -> str:
@@ -348,7 +348,7 @@ def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     chosen = selection.cleaned_data.get("date")
     first_day = _strip_start(request, chosen, today, selection.last_bookable_day)
     slots = selectors.free_slots(selection.search(first_day, DAYS_SHOWN), clinic, now)
-    slots = [slot for slot in slots if slot.start != appointment.start]
+    slots = [slot for slot in slots if slot.start.astimezone(UTC) != appointment.start]
     days, selected, times = _day_picker(
         slots=slots,
         first_day=first_day,

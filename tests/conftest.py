@@ -6,6 +6,7 @@ from datetime import UTC, datetime, time
 from decimal import Decimal
 
 import pytest
+from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
 from clinic.models import ClinicSettings
@@ -24,6 +25,12 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
     if os.environ.get(env_flag):
         pytest.fail(f"{what} is required here ({env_flag} is set) but is not available")
     pytest.skip(f"{what} is not available on this machine")
+
+
+@pytest.fixture(autouse=True)
+def fresh_content_type_cache():
+    """Transactional tests flush and reload the tables, which can give content types new ids."""
+    ContentType.objects.clear_cache()
 
 
 @pytest.fixture(autouse=True)

@@ -649,11 +649,6 @@ def test_book_across_fall_back_lasts_the_real_session_length_when_start_is_utc(l
     assert appointment.blocked_until == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services.appointment_book computes end = start + duration in the start's ZoneInfo: wall-clock "
-    "arithmetic, so 00:45 EDT + 90 min on fall-back night ends at 02:15 EST, 150 real minutes later",
-)
 def test_book_across_fall_back_lasts_the_real_session_length_when_start_is_local(long_option, night_therapist):
     start = datetime(2026, 11, 1, 0, 45, tzinfo=TORONTO)  # EDT; a form's make_aware gives exactly this
 
@@ -663,17 +658,26 @@ def test_book_across_fall_back_lasts_the_real_session_length_when_start_is_local
     assert appointment.end - appointment.start == timedelta(minutes=90)  # both in UTC from the database
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="services._free_therapist_at compares slot.start == start; a ZoneInfo datetime in the repeated "
-    "hour never equals a datetime of another zone (PEP 495), so 01:15 EDT given in UTC is refused",
-)
 def test_book_in_the_repeated_hour_with_a_start_given_in_utc(option, night_therapist):
     start = datetime(2026, 11, 1, 5, 15, tzinfo=UTC)  # 01:15 EDT, an offered slot
 
     appointment = book(option, night_therapist, start, datetime(2026, 10, 25, 12, tzinfo=UTC))
 
     assert appointment.start == start
+
+
+def test_move_into_the_repeated_hour_keeps_the_real_session_length(option, night_therapist):
+    now = datetime(2026, 10, 25, 12, tzinfo=UTC)
+    appointment = book(option, night_therapist, datetime(2026, 11, 1, 3, 0, tzinfo=TORONTO), now)
+
+    moved = services.appointment_move(
+        appointment=appointment, start=datetime(2026, 11, 1, 1, 30, tzinfo=TORONTO), now=now, by_patient=True
+    )
+
+    moved.refresh_from_db()
+    assert moved.start == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # the first 01:30, EDT
+    assert moved.end == datetime(2026, 11, 1, 6, 30, tzinfo=UTC)  # 01:30 EST
+    assert moved.blocked_until == datetime(2026, 11, 1, 6, 45, tzinfo=UTC)
 
 
 def test_option_lookup_by_duration_survives_other_lengths(service, therapist, now):

@@ -1,0 +1,193 @@
+"""Race tests: many bookings for one time at once give one appointment, on PostgreSQL and on SQLite.
+
+Each thread has its own database connection, so these tests need real commits (transactional_db).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+
+from booking import services
+from booking.errors import BookingError, SlotTaken
+from booking.models import Appointment, Patient
+from booking.services import PatientDetails
+from tests.factories import AppointmentFactory
+from therapists.models import Therapist
+
+TORONTO = ZoneInfo("America/Toronto")
+TUESDAY_TEN = datetime.combine(date(2026, 12, 8), time(10), tzinfo=TORONTO)
+THREADS = 16
+
+pytestmark = pytest.mark.usefixtures("transactional_db")
+
+
+def race(count: int, attempt: Callable[[int], object]) -> list[object]:
+    """Run `attempt(i)` in `count` threads released together; each result is a return value or an exception."""
+    barrier = threading.Barrier(count)
+    results: list[object] = [None] * count
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=30)
+            results[index] = attempt(index)
+        except Exception as error:  # every outcome, refusal or crash, is checked by the test
+            results[index] = error
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,), name=f"booking-{index}") for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a booking thread hung"
+    return results
+
+
+def booker(option, therapist, now) -> Callable[[int], Appointment]:
+    def attempt(index: int) -> Appointment:
+        return services.appointment_book(
+            option=option,
+            therapist=therapist,
+            start=TUESDAY_TEN,
+            patient=PatientDetails(name=f"Patient {index}", email=f"patient{index}@example.com", phone="416-555-0100"),
+            now=now,
+        )
+
+    return attempt
+
+
+def split(results: list[object]) -> tuple[list[Appointment], list[BookingError], list[object]]:
+    booked = [result for result in results if isinstance(result, Appointment)]
+    refused = [result for result in results if isinstance(result, BookingError)]
+    other = [result for result in results if not isinstance(result, Appointment | BookingError)]
+    return booked, refused, other
+
+
+def test_simultaneous_bookings_of_one_time_make_exactly_one_appointment(option, therapist, clinic, now):
+    results = race(THREADS, booker(option, therapist, now))
+
+    booked, refused, other = split(results)
+    assert other == []
+    assert len(booked) == 1
+    assert [error.code for error in refused] == ["slot_taken"] * (THREADS - 1)
+    assert all(isinstance(error, SlotTaken) for error in refused)
+    appointment = Appointment.objects.get()
+    assert appointment.pk == booked[0].pk
+    assert (appointment.therapist, appointment.start) == (therapist, TUESDAY_TEN)
+    # The losers left nothing behind: only the winner's patient was written.
+    assert appointment.patient.email == booked[0].patient.email
+    assert Patient.objects.count() == 1
+
+
+def test_simultaneous_no_preference_bookings_fill_each_therapist_once(option, therapist, second_therapist, clinic, now):
+    results = race(THREADS, booker(option, None, now))
+
+    booked, refused, other = split(results)
+    assert other == []
+    assert len(booked) == 2
+    assert [error.code for error in refused] == ["slot_taken"] * (THREADS - 2)
+    appointments = Appointment.objects.order_by("therapist__order")
+    assert [(a.therapist, a.start) for a in appointments] == [(therapist, TUESDAY_TEN), (second_therapist, TUESDAY_TEN)]
+
+
+def test_simultaneous_moves_onto_one_time_leave_one_appointment_there(option, therapist, clinic, now):
+    starts = [
+        datetime.combine(date(2026, 12, 9 + day), time(hour), tzinfo=TORONTO) for day in range(3) for hour in (9, 14)
+    ]
+    appointments = [
+        services.appointment_book(
+            option=option,
+            therapist=therapist,
+            start=start,
+            patient=PatientDetails(name="Mover", email=f"mover{index}@example.com", phone="416-555-0100"),
+            now=now,
+        )
+        for index, start in enumerate(starts)
+    ]
+
+    results = race(
+        len(appointments),
+        lambda index: services.appointment_move(
+            appointment=appointments[index], start=TUESDAY_TEN, now=now, by_patient=True
+        ),
+    )
+
+    moved, refused, other = split(results)
+    assert other == []
+    assert len(moved) == 1
+    assert {error.code for error in refused} == {"slot_taken"}
+    assert Appointment.objects.filter(start=TUESDAY_TEN).count() == 1
+    assert Appointment.objects.count() == len(appointments)
+
+
+# --- PostgreSQL: the exclusion constraint is the backstop ---------------------------------------
+
+
+def test_database_refuses_an_overlapping_active_appointment(postgres_only, option, therapist, second_therapist):
+    service = option.service
+    AppointmentFactory(therapist=therapist, service=service, start=TUESDAY_TEN)  # blocked 10:00–11:15
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        AppointmentFactory(
+            therapist=therapist, service=service, start=datetime.combine(TUESDAY_TEN.date(), time(11), tzinfo=TORONTO)
+        )
+
+    # Cancelled, another therapist, or starting when the buffer ends: all allowed.
+    AppointmentFactory(therapist=therapist, service=service, start=TUESDAY_TEN, status=Appointment.Status.CANCELLED)
+    AppointmentFactory(therapist=second_therapist, service=service, start=TUESDAY_TEN)
+    AppointmentFactory(
+        therapist=therapist, service=service, start=datetime.combine(TUESDAY_TEN.date(), time(11, 15), tzinfo=TORONTO)
+    )
+    assert Appointment.objects.active().filter(therapist=therapist).count() == 2
+
+
+def test_database_refuses_reactivating_a_cancelled_appointment_onto_a_taken_time(postgres_only, option, therapist):
+    service = option.service
+    cancelled = AppointmentFactory(
+        therapist=therapist, service=service, start=TUESDAY_TEN, status=Appointment.Status.CANCELLED
+    )
+    AppointmentFactory(therapist=therapist, service=service, start=TUESDAY_TEN)
+
+    cancelled.status = Appointment.Status.BOOKED
+    with pytest.raises(IntegrityError), transaction.atomic():
+        cancelled.save()
+
+
+def test_without_the_lock_the_race_is_real_and_the_constraint_still_gives_one_appointment(
+    postgres_only, option, therapist, clinic, now, monkeypatch
+):
+    def lock_nothing(ids: list[int]) -> list[Therapist]:
+        return list(Therapist.objects.filter(pk__in=ids).order_by("pk"))
+
+    # Every thread finishes its availability check before any of them writes: the worst interleaving.
+    checked = threading.Barrier(THREADS)
+    passed_check = []
+    check = services._free_therapist_at
+
+    def check_then_wait(**kwargs):
+        chosen = check(**kwargs)
+        passed_check.append(chosen)
+        checked.wait(timeout=30)
+        return chosen
+
+    monkeypatch.setattr(services, "_lock_therapists", lock_nothing)
+    monkeypatch.setattr(services, "_free_therapist_at", check_then_wait)
+
+    results = race(THREADS, booker(option, therapist, now))
+
+    booked, refused, other = split(results)
+    assert other == []
+    # The race is real: without the lock every thread saw the time as free ...
+    assert len(passed_check) == THREADS
+    # ... and the exclusion constraint let exactly one of them write it.
+    assert len(booked) == 1
+    assert Appointment.objects.count() == 1
+    assert [error.code for error in refused] == ["slot_taken"] * (THREADS - 1)
+    assert all(isinstance(error.__cause__, IntegrityError) for error in refused)

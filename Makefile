@@ -6,6 +6,7 @@ STAMP_PY := $(VENV)/.installed
 STAMP_JS := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+PYTEST_ARGS ?=
 
 .PHONY: setup run test bench lint format clean
 
@@ -29,7 +30,7 @@ run: setup
 
 test: setup
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench

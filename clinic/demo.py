@@ -239,8 +239,8 @@ class LoginSpec:
 
 LOGINS = (
     LoginSpec("manager", "Manager", "Morgan", "Tremblay", "/admin/", "services, prices, therapists, hours, policies"),
-    LoginSpec("reception", "Receptionist", "Rosa", "Almeida", "/frontdesk/", "the calendar, phone bookings, patients"),
-    LoginSpec("therapist", "Therapist", "Maya", "Lindqvist", "/schedule/", "their own schedule and patients' notes"),
+    LoginSpec("reception", "Receptionist", "Rosa", "Almeida", "/admin/", "appointments, phone bookings, patients"),
+    LoginSpec("therapist", "Therapist", "Maya", "Lindqvist", "/admin/", "their own appointments and patients"),
 )
 
 

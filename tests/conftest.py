@@ -27,6 +27,13 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
     pytest.skip(f"{what} is not available on this machine")
 
 
+def pytest_collection_modifyitems(items):
+    """Tests that need PostgreSQL carry the `postgres` marker, so a SQLite run can deselect them (-m "not postgres")."""
+    for item in items:
+        if "postgres_only" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(autouse=True)
 def fresh_content_type_cache():
     """Transactional tests flush and reload the tables, which can give content types new ids."""

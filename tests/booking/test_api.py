@@ -158,7 +158,7 @@ def test_query_count_is_constant_whatever_the_clinic_size(client, service, djang
                 therapist=therapist, service=service, start=local(TUESDAY + timedelta(days=day), 9 + day % 3)
             )
 
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         response = client.get(URL, {"service": service.slug, "therapist": "any", "date": "2026-12-08", "days": 28})
 
     assert response.status_code == 200
@@ -166,6 +166,6 @@ def test_query_count_is_constant_whatever_the_clinic_size(client, service, djang
 
 
 def test_query_count_for_one_therapist_day(client, therapist, service, django_assert_max_num_queries):
-    with django_assert_max_num_queries(6):
+    with django_assert_max_num_queries(5):
         response = client.get(URL, {"service": service.slug, "therapist": therapist.slug, "date": "2026-12-08"})
     assert response.status_code == 200

@@ -45,13 +45,17 @@ def _lock_therapists(ids: list[int]) -> list[Therapist]:
 
 
 def _patient_for(details: PatientDetails) -> Patient:
-    """The patient with this email, or a new one. Existing records are never overwritten from a public form."""
+    """The patient with this email and name, or a new record.
+
+    Both must match: families often share one email, and a child's visits must
+    not land in a parent's clinical record. Existing records are never
+    overwritten from a public form; the front desk merges duplicates.
+    """
     email = details.email.strip()
-    patient = Patient.objects.filter(email__iexact=email).order_by("pk").first()
+    name = " ".join(details.name.split())
+    patient = Patient.objects.filter(email__iexact=email, name__iexact=name).order_by("pk").first()
     if patient is None:
-        patient = Patient(
-            name=details.name.strip(), email=email, phone=details.phone.strip(), date_of_birth=details.date_of_birth
-        )
+        patient = Patient(name=name, email=email, phone=details.phone.strip(), date_of_birth=details.date_of_birth)
         try:
             patient.full_clean()
         except ValidationError as error:

@@ -74,15 +74,29 @@ def test_book_creates_the_patient_and_the_appointment(option, therapist, clinic,
     assert (patient.name, patient.email, patient.phone) == ("Ana Silva", "ana@example.com", "416-555-0199")
 
 
-def test_book_reuses_the_patient_with_the_same_email_whatever_its_case(option, therapist, now):
-    existing = PatientFactory(name="Ana S.", email="ana@example.com", phone="416-555-0000")
+def test_book_reuses_the_patient_with_the_same_email_and_name_whatever_their_case(option, therapist, now):
+    existing = PatientFactory(name="Ana Silva", email="ana@example.com", phone="416-555-0000")
 
-    appointment = book(option, therapist, at(TUESDAY, 10), now, patient=details(email="  ANA@Example.COM "))
+    appointment = book(
+        option, therapist, at(TUESDAY, 10), now, patient=details(name=" ana  SILVA ", email="  ANA@Example.COM ")
+    )
 
     assert appointment.patient == existing
     assert Patient.objects.count() == 1
     existing.refresh_from_db()
-    assert (existing.name, existing.phone) == ("Ana S.", "416-555-0000")  # never overwritten from a public form
+    assert (existing.name, existing.phone) == ("Ana Silva", "416-555-0000")  # never overwritten from a public form
+
+
+def test_book_for_another_person_sharing_an_email_makes_their_own_record(option, therapist, now):
+    parent = PatientFactory(name="Ana Silva", email="family@example.com")
+
+    appointment = book(
+        option, therapist, at(TUESDAY, 10), now, patient=details(name="Leo Silva", email="family@example.com")
+    )
+
+    assert appointment.patient != parent
+    assert appointment.patient.name == "Leo Silva"
+    assert Patient.objects.filter(email="family@example.com").count() == 2
 
 
 def test_book_accepts_a_patient_record(option, therapist, now, staff):

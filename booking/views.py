@@ -16,6 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from booking import selectors, services
@@ -203,6 +204,7 @@ def _render_flow(request: HttpRequest, context: dict, status: int = 200) -> Http
     return render(request, "booking/book.html", {**context, "steps": FLOW_STEPS}, status=status)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def book(request: HttpRequest) -> HttpResponse:
     clinic, now, today = _clinic_and_clock(request)
@@ -273,6 +275,7 @@ def _appointment_or_404(token: str) -> Appointment:
     return appointment
 
 
+@never_cache
 @require_GET
 def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
     clinic, now, _ = _clinic_and_clock(request)
@@ -289,6 +292,7 @@ def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks "are you sure?" with an optional reason; POST cancels."""
@@ -314,6 +318,7 @@ def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
     return redirect(appointment)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     clinic, now, today = _clinic_and_clock(request)
@@ -377,6 +382,7 @@ def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def appointment_ics(request: HttpRequest, token: str) -> HttpResponse:
     clinic = clinic_for(request)

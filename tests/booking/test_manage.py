@@ -45,6 +45,13 @@ def test_page_shows_the_appointment_in_local_time(client, appointment):
     assert "noindex" in content
 
 
+def test_private_pages_are_never_cached(client, appointment):
+    for url in (appointment.get_absolute_url(), f"{appointment.get_absolute_url()}appointment.ics"):
+        cache_control = client.get(url)["Cache-Control"]
+        assert "no-store" in cache_control
+        assert "private" in cache_control
+
+
 def test_wrong_token_is_404(client, appointment):
     assert client.get("/appointments/not-a-real-token/").status_code == 404
     assert client.get("/appointments/" + "x" * 200 + "/").status_code == 404

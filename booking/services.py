@@ -8,7 +8,7 @@ backstop; its IntegrityError becomes SlotTaken.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -98,14 +98,7 @@ def _free_therapist_at(
     found = selectors.calendars(therapists, day, day, clinic, ignore_appointment=exclude_pk)
     rules = selectors.search_rules(option, clinic, now)
     if staff:
-        rules = availability.Rules(
-            length=rules.length,
-            buffer=rules.buffer,
-            step=timedelta(minutes=1),
-            earliest=start,
-            latest=start + timedelta(minutes=1),
-            tz=rules.tz,
-        )
+        rules = replace(rules, step=timedelta(minutes=1), earliest=start, latest=start + timedelta(minutes=1))
     for therapist in sorted(therapists, key=lambda t: (t.order, t.name, t.pk)):
         working, busy = found[therapist]
         slots = availability.free_slots(working=working, busy=busy, rules=rules)
@@ -196,12 +189,17 @@ def _check_changeable_by_patient(appointment: Appointment, clinic: ClinicSetting
         raise BookingError("too_late_to_change")
 
 
-def can_patient_change(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> bool:
+def patient_change_refusal(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> BookingError | None:
+    """Why the patient may not cancel or move this appointment online now, or None if they may."""
     try:
         _check_changeable_by_patient(appointment, clinic, now)
-    except BookingError:
-        return False
-    return True
+    except BookingError as error:
+        return error
+    return None
+
+
+def can_patient_change(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> bool:
+    return patient_change_refusal(appointment, clinic, now) is None
 
 
 def _locked_appointment(appointment_id: int) -> Appointment:
@@ -212,17 +210,25 @@ def _locked_appointment(appointment_id: int) -> Appointment:
     )
 
 
+def _locked_for_change(
+    appointment: Appointment, clinic: ClinicSettings, now: datetime, *, by_patient: bool
+) -> Appointment:
+    """The appointment, locked and re-read; patients are held to the clinic's window, staff only to its being active."""
+    current = _locked_appointment(appointment.pk)
+    if by_patient:
+        _check_changeable_by_patient(current, clinic, now)
+    elif current.status == Appointment.Status.CANCELLED:
+        raise BookingError("not_active")
+    return current
+
+
 def appointment_cancel(
     *, appointment: Appointment, now: datetime, actor=None, reason: str = "", by_patient: bool = False
 ) -> Appointment:
     """Cancel, keeping the record with who cancelled, when and why. Patients are held to the clinic's window."""
     with transaction.atomic(durable=True):
         clinic = ClinicSettings.load()
-        current = _locked_appointment(appointment.pk)
-        if by_patient:
-            _check_changeable_by_patient(current, clinic, now)
-        elif current.status == Appointment.Status.CANCELLED:
-            raise BookingError("not_active")
+        current = _locked_for_change(appointment, clinic, now, by_patient=by_patient)
         current.status = Appointment.Status.CANCELLED
         current.cancelled_at = now
         current.cancelled_by_role = Appointment.CancelledBy.PATIENT if by_patient else Appointment.CancelledBy.STAFF
@@ -257,11 +263,7 @@ def appointment_move(
     start = start.astimezone(UTC)
     with transaction.atomic(durable=True):
         clinic = ClinicSettings.load()
-        current = _locked_appointment(appointment.pk)
-        if by_patient:
-            _check_changeable_by_patient(current, clinic, now)
-        elif current.status == Appointment.Status.CANCELLED:
-            raise BookingError("not_active")
+        current = _locked_for_change(appointment, clinic, now, by_patient=by_patient)
         option = (
             ServiceOption.objects.select_related("service")
             .filter(service=current.service, duration_minutes=current.duration_minutes)

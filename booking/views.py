@@ -275,6 +275,11 @@ def _appointment_or_404(token: str) -> Appointment:
     return appointment
 
 
+def _refuse_change(request: HttpRequest, appointment: Appointment, refusal: BookingError) -> HttpResponse:
+    messages.error(request, refusal.message)
+    return redirect(appointment)
+
+
 @never_cache
 @require_GET
 def appointment_manage(request: HttpRequest, token: str) -> HttpResponse:
@@ -298,9 +303,8 @@ def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks "are you sure?" with an optional reason; POST cancels."""
     clinic, now, _ = _clinic_and_clock(request)
     appointment = _appointment_or_404(token)
-    if not services.can_patient_change(appointment, clinic, now):
-        messages.error(request, str(BookingError.messages["too_late_to_change"]))
-        return redirect(appointment)
+    if refusal := services.patient_change_refusal(appointment, clinic, now):
+        return _refuse_change(request, appointment, refusal)
     form = CancelForm(request.POST or None)
     if request.method == "GET" or not form.is_valid():
         status = 200 if request.method == "GET" else 400
@@ -323,9 +327,8 @@ def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
 def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     clinic, now, today = _clinic_and_clock(request)
     appointment = _appointment_or_404(token)
-    if not services.can_patient_change(appointment, clinic, now):
-        messages.error(request, str(BookingError.messages["too_late_to_change"]))
-        return redirect(appointment)
+    if refusal := services.patient_change_refusal(appointment, clinic, now):
+        return _refuse_change(request, appointment, refusal)
     data = {
         "service": appointment.service.slug,
         "duration": appointment.duration_minutes,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from booking import availability, selectors, services
-from booking.availability import Rules, Slot
+from booking.availability import Slot
 from booking.errors import BookingError
 from booking.models import Appointment, Service, ServiceOption
 from clinic.models import ClinicSettings
@@ -440,14 +440,7 @@ def free_slots_between(
     """Free starts of `therapists` for `option` between two moments, on the clinic's grid."""
     if not therapists:
         return []
-    rules = Rules(
-        length=option.duration,
-        buffer=option.service.buffer,
-        step=clinic.slot_step,
-        earliest=earliest,
-        latest=latest,
-        tz=clinic.tz,
-    )
+    rules = replace(selectors.search_rules(option, clinic, earliest), earliest=earliest, latest=latest)
     return availability.free_slots_for_many(selectors.calendars(therapists, first_day, last_day, clinic), rules)
 
 

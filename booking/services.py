@@ -8,6 +8,8 @@ backstop; its IntegrityError becomes SlotTaken.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -31,6 +33,17 @@ class PatientDetails:
     date_of_birth: date | None = None
 
 
+@contextmanager
+def _write_transaction() -> Iterator[None]:
+    """One durable transaction per write. A lock that cannot be had in time (PostgreSQL's
+    lock_timeout, SQLite's busy timeout) is "busy, try again", never a server error."""
+    try:
+        with transaction.atomic(durable=True):
+            yield
+    except OperationalError as error:
+        raise BookingError("busy") from error
+
+
 def _lock_therapists(ids: list[int]) -> list[Therapist]:
     """Lock therapist rows in primary key order, so two bookings never wait on each other in a cycle."""
     if not connection.in_atomic_block:
@@ -38,10 +51,7 @@ def _lock_therapists(ids: list[int]) -> list[Therapist]:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    try:
-        return list(Therapist.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("pk"))
-    except OperationalError as error:
-        raise BookingError("busy") from error
+    return list(Therapist.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("pk"))
 
 
 def _patient_for(details: PatientDetails) -> Patient:
@@ -149,7 +159,7 @@ def appointment_book(
     # UTC, so that adding the length is real time even across a clock change.
     start = start.astimezone(UTC)
     staff = actor is not None
-    with transaction.atomic(durable=True):
+    with _write_transaction():
         clinic = ClinicSettings.load()
         _check_option(option)
         locked = _lock_therapists(_candidates(option, therapist))
@@ -226,7 +236,7 @@ def appointment_cancel(
     *, appointment: Appointment, now: datetime, actor=None, reason: str = "", by_patient: bool = False
 ) -> Appointment:
     """Cancel, keeping the record with who cancelled, when and why. Patients are held to the clinic's window."""
-    with transaction.atomic(durable=True):
+    with _write_transaction():
         clinic = ClinicSettings.load()
         current = _locked_for_change(appointment, clinic, now, by_patient=by_patient)
         current.status = Appointment.Status.CANCELLED
@@ -261,7 +271,7 @@ def appointment_move(
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
     start = start.astimezone(UTC)
-    with transaction.atomic(durable=True):
+    with _write_transaction():
         clinic = ClinicSettings.load()
         current = _locked_for_change(appointment, clinic, now, by_patient=by_patient)
         option = (
@@ -297,7 +307,7 @@ def appointment_set_status(*, appointment: Appointment, status: str, now: dateti
         return appointment_cancel(appointment=appointment, now=now, actor=actor)
     if status not in Appointment.Status.values:
         raise BookingError("invalid")
-    with transaction.atomic(durable=True):
+    with _write_transaction():
         current = _locked_appointment(appointment.pk)
         if current.status == Appointment.Status.CANCELLED:
             raise BookingError("not_active")

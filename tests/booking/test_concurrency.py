@@ -191,3 +191,31 @@ def test_without_the_lock_the_race_is_real_and_the_constraint_still_gives_one_ap
     assert Appointment.objects.count() == 1
     assert [error.code for error in refused] == ["slot_taken"] * (THREADS - 1)
     assert all(isinstance(error.__cause__, IntegrityError) for error in refused)
+
+
+def test_a_therapist_locked_too_long_gives_busy_not_a_server_error(postgres_only, option, therapist, now, monkeypatch):
+    """Another transaction holds the therapist's row; the booking waits its lock timeout, then says "busy"."""
+    monkeypatch.setattr(services, "LOCK_TIMEOUT", "200ms")
+    locked, release = threading.Event(), threading.Event()
+
+    def hold_the_lock() -> None:
+        try:
+            with transaction.atomic():
+                Therapist.objects.select_for_update().get(pk=therapist.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    try:
+        assert locked.wait(timeout=30)
+        with pytest.raises(BookingError) as refused:
+            booker(option, therapist, now)(0)
+    finally:
+        release.set()
+        holder.join(timeout=30)
+
+    assert refused.value.code == "busy"
+    assert not Appointment.objects.exists()

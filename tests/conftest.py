@@ -4,6 +4,7 @@ import os
 import shutil
 from datetime import UTC, datetime, time
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
@@ -25,6 +26,15 @@ def require_or_skip(available: bool, what: str, env_flag: str) -> None:
     if os.environ.get(env_flag):
         pytest.fail(f"{what} is required here ({env_flag} is set) but is not available")
     pytest.skip(f"{what} is not available on this machine")
+
+
+def pytest_configure(config) -> None:
+    """A file-based SQLite test database needs its folder (test-output/ is not in the repository)."""
+    from django.conf import settings
+
+    test_name = settings.DATABASES["default"].get("TEST", {}).get("NAME")
+    if settings.DATABASES["default"]["ENGINE"].endswith("sqlite3") and test_name:
+        Path(test_name).parent.mkdir(parents=True, exist_ok=True)
 
 
 def pytest_collection_modifyitems(items):

@@ -69,6 +69,11 @@ class ClinicSettings(models.Model):
         return settings_row
 
     @property
+    def phone_uri(self) -> str:
+        """The phone number as a tel: link, digits only (and a leading +)."""
+        return "tel:" + "".join(char for char in self.phone if char.isdigit() or char == "+")
+
+    @property
     def tz(self) -> zoneinfo.ZoneInfo:
         return zoneinfo.ZoneInfo(self.time_zone)
 

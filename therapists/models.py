@@ -48,6 +48,12 @@ class Therapist(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("therapist_detail", args=[self.slug])
 
+    @property
+    def initials(self) -> str:
+        """First and last initials, for the avatar shown where there is no photo."""
+        parts = self.name.split()
+        return "".join(part[0] for part in (parts[:1] + parts[1:][-1:])).upper()
+
 
 class Weekday(models.IntegerChoices):
     MONDAY = 0, "Monday"

@@ -92,10 +92,7 @@ class PatientAdmin(admin.ModelAdmin):
         queryset = super().get_queryset(request)
         if request.user.has_perm("booking.change_appointment"):
             return queryset
-        therapist = getattr(request.user, "therapist", None)
-        if therapist is None:
-            return queryset.none()
-        return queryset.filter(pk__in=Appointment.objects.filter(therapist=therapist).values("patient_id"))
+        return queryset.filter(pk__in=own_appointments_only(request, Appointment.objects.all()).values("patient_id"))
 
 
 @admin.register(Appointment)

@@ -110,11 +110,14 @@ def _day_picker(
         DayChoice(day, day in by_day, day == selected, url_for_day(day))
         for day in (first_day + timedelta(days=offset) for offset in range(DAYS_SHOWN))
     ]
-    times = []
-    for slot in by_day.get(selected, []):
-        value = slot.start.astimezone(tz).isoformat(timespec="minutes")
-        times.append(TimeChoice(slot.start, slot.end, value, url_for_time(value)))
+    times = [_time_choice(slot, tz, url_for_time) for slot in by_day.get(selected, [])]
     return days, selected, times
+
+
+def _time_choice(slot: Slot, tz, url_for_time) -> TimeChoice:
+    """A time to pick: its value is the local start with its offset, as the forms and URLs carry it."""
+    value = slot.start.astimezone(tz).isoformat(timespec="minutes")
+    return TimeChoice(slot.start, slot.end, value, url_for_time(value))
 
 
 def _strip_start(request: HttpRequest, chosen: date | None, today: date, last_day: date) -> date:
@@ -131,22 +134,37 @@ def _strip_start(request: HttpRequest, chosen: date | None, today: date, last_da
     return min(max(first, today), last_day)
 
 
-def _time_step_context(request, selection: SelectionForm, clinic, now, today) -> dict:
-    base = {
-        "service": selection.chosen_service.slug,
-        "duration": selection.option.duration_minutes,
-        "therapist": ANY_THERAPIST if selection.any_therapist else selection.chosen_therapist.slug,
-    }
+def _day_strip_context(
+    request: HttpRequest,
+    selection: SelectionForm,
+    clinic: ClinicSettings,
+    now: datetime,
+    today: date,
+    *,
+    page_url: str,
+    params: dict,
+    hide_start: datetime | None = None,
+) -> dict:
+    """The 14-day strip with its times and its earlier/later links, for booking and for rescheduling.
+
+    Links go to `page_url` with `params`; `hide_start` (UTC) leaves out the time the patient already has.
+    """
+
+    def link(**extra) -> str:
+        return page_url + _query(**params, **extra)
+
     chosen = selection.cleaned_data.get("date")
     first_day = _strip_start(request, chosen, today, selection.last_bookable_day)
     slots = selectors.free_slots(selection.search(first_day, DAYS_SHOWN), clinic, now)
+    if hide_start is not None:
+        slots = [slot for slot in slots if slot.start.astimezone(UTC) != hide_start]
     days, selected, times = _day_picker(
         slots=slots,
         first_day=first_day,
         selected=chosen,
         tz=clinic.tz,
-        url_for_day=lambda day: reverse("book") + _query(**base, date=day.isoformat(), **{"from": first_day}),
-        url_for_time=lambda value: reverse("book") + _query(**base, start=value),
+        url_for_day=lambda day: link(date=day.isoformat(), **{"from": first_day}),
+        url_for_time=lambda value: link(start=value),
     )
     previous_first = first_day - timedelta(days=DAYS_SHOWN)
     next_first = first_day + timedelta(days=DAYS_SHOWN)
@@ -154,19 +172,29 @@ def _time_step_context(request, selection: SelectionForm, clinic, now, today) ->
         "days": days,
         "selected_day": selected,
         "times": times,
-        "previous_url": reverse("book") + _query(**base, **{"from": max(previous_first, today)})
-        if first_day > today
-        else None,
-        "next_url": reverse("book") + _query(**base, **{"from": next_first})
-        if next_first <= selection.last_bookable_day
-        else None,
+        "previous_url": link(**{"from": max(previous_first, today)}) if first_day > today else None,
+        "next_url": link(**{"from": next_first}) if next_first <= selection.last_bookable_day else None,
     }
 
 
-def _slot_is_free(selection: SelectionForm, clinic, now) -> bool:
+def _time_step_context(request, selection: SelectionForm, clinic, now, today) -> dict:
+    params = {
+        "service": selection.chosen_service.slug,
+        "duration": selection.option.duration_minutes,
+        "therapist": ANY_THERAPIST if selection.any_therapist else selection.chosen_therapist.slug,
+    }
+    return _day_strip_context(request, selection, clinic, now, today, page_url=reverse("book"), params=params)
+
+
+def _slots_on_day_of_start(selection: SelectionForm, clinic, now) -> list[Slot]:
     day = selection.start_at.astimezone(clinic.tz).date()
-    slots = selectors.free_slots(selection.search(day, 1), clinic, now)
-    return any(slot.start.astimezone(UTC) == selection.start_at for slot in slots)
+    return selectors.free_slots(selection.search(day, 1), clinic, now)
+
+
+def _slot_is_free(selection: SelectionForm, clinic, now) -> bool:
+    return any(
+        slot.start.astimezone(UTC) == selection.start_at for slot in _slots_on_day_of_start(selection, clinic, now)
+    )
 
 
 def _step(selection: SelectionForm) -> str:
@@ -258,12 +286,8 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
     except BookingError as error:
         context["booking_error"] = error
         if isinstance(error, SlotTaken) or error.code == "not_available":
-            day = selection.start_at.astimezone(clinic.tz).date()
-            slots = selectors.free_slots(selection.search(day, 1), clinic, now)
-            context["fresh_times"] = [
-                TimeChoice(s.start, s.end, s.start.astimezone(clinic.tz).isoformat(timespec="minutes"), "")
-                for s in _unique_times(slots)
-            ]
+            slots = _unique_times(_slots_on_day_of_start(selection, clinic, now))
+            context["fresh_times"] = [_time_choice(slot, clinic.tz, lambda value: "") for slot in slots]
         return _render_flow(request, context, status=409)
     return redirect(reverse("appointment_manage", args=[appointment.manage_token]) + "?booked=1")
 
@@ -352,35 +376,20 @@ def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
         else:
             messages.success(request, "Your appointment has moved. We've emailed you the new time.")
             return redirect(appointment)
-    base_url = reverse("appointment_reschedule", args=[token])
-    chosen = selection.cleaned_data.get("date")
-    first_day = _strip_start(request, chosen, today, selection.last_bookable_day)
-    slots = selectors.free_slots(selection.search(first_day, DAYS_SHOWN), clinic, now)
-    slots = [slot for slot in slots if slot.start.astimezone(UTC) != appointment.start]
-    days, selected, times = _day_picker(
-        slots=slots,
-        first_day=first_day,
-        selected=chosen,
-        tz=clinic.tz,
-        url_for_day=lambda day: base_url + _query(date=day.isoformat(), **{"from": first_day}),
-        url_for_time=lambda value: "",
+    strip = _day_strip_context(
+        request,
+        selection,
+        clinic,
+        now,
+        today,
+        page_url=reverse("appointment_reschedule", args=[token]),
+        params={},
+        hide_start=appointment.start,
     )
     return render(
         request,
         "booking/appointment_reschedule.html",
-        {
-            "appointment": appointment,
-            "days": days,
-            "selected_day": selected,
-            "times": times,
-            "error": error,
-            "previous_url": base_url + _query(**{"from": max(first_day - timedelta(days=DAYS_SHOWN), today)})
-            if first_day > today
-            else None,
-            "next_url": base_url + _query(**{"from": first_day + timedelta(days=DAYS_SHOWN)})
-            if first_day + timedelta(days=DAYS_SHOWN) <= selection.last_bookable_day
-            else None,
-        },
+        {"appointment": appointment, "error": error, **strip},
         status=status,
     )
 

@@ -19,10 +19,6 @@ from booking.errors import BookingError
 from booking.models import Appointment, Service, ServiceOption
 
 
-def _lengths_text(options: list[ServiceOption]) -> str:
-    return ", ".join(str(option.duration_minutes) for option in options)
-
-
 class AppointmentAdminForm(forms.ModelForm):
     """Books (on add) or moves, cancels and changes the status of (on change) an appointment through the services.
 
@@ -81,13 +77,11 @@ class AppointmentAdminForm(forms.ModelForm):
             self.add_error("service", f"{service} has no bookable lengths. Add one on the service first.")
             return
         minutes = cleaned.get("duration_minutes")
-        if minutes is None:
-            option = selectors.default_option(options)
-        else:
-            option = next((o for o in options if o.duration_minutes == minutes), None)
+        option = selectors.option_of_length(options, minutes)
         if option is None:
             self.add_error(
-                "duration_minutes", f"{service} can be booked for {_lengths_text(options)} minutes, not {minutes}."
+                "duration_minutes",
+                f"{service} can be booked for {selectors.lengths_text(options)} minutes, not {minutes}.",
             )
             return
         cleaned["duration_minutes"] = option.duration_minutes

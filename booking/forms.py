@@ -92,16 +92,16 @@ class SelectionForm(forms.Form):
         cleaned = super().clean()
         if not self.options:
             return cleaned
-        service = self.options[0].service
+        service = self.chosen_service
         duration = cleaned.get("duration")
         slug = cleaned.get("therapist") or self.default_therapist
         if duration is None and "duration" not in self.errors:
             if self.always_default_length or len(self.options) == 1 or slug or self.start_at:
                 self.option = selectors.default_option(self.options)
         elif duration is not None:
-            self.option = next((o for o in self.options if o.duration_minutes == duration), None)
+            self.option = selectors.option_of_length(self.options, duration)
             if self.option is None:
-                lengths = ", ".join(str(o.duration_minutes) for o in self.options)
+                lengths = selectors.lengths_text(self.options)
                 self.add_error("duration", f"{service.name} is offered for {lengths} minutes.")
         if slug or self.option:
             self.offering = selectors.therapists_for(service)

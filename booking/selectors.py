@@ -31,6 +31,18 @@ def service_options(service_slug: str) -> list[ServiceOption]:
     )
 
 
+def option_of_length(options: Sequence[ServiceOption], minutes: int | None) -> ServiceOption | None:
+    """The option lasting `minutes`, or the default one when no length is given; None if there is no such length."""
+    if minutes is None:
+        return default_option(options)
+    return next((option for option in options if option.duration_minutes == minutes), None)
+
+
+def lengths_text(options: Sequence[ServiceOption]) -> str:
+    """The lengths offered, for messages: "30, 60, 90"."""
+    return ", ".join(str(option.duration_minutes) for option in options)
+
+
 def default_option(options: Sequence[ServiceOption]) -> ServiceOption | None:
     for option in options:
         if option.is_default:

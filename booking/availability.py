@@ -102,23 +102,6 @@ def merge(intervals: Iterable[Interval]) -> list[Interval]:
     return merged
 
 
-def subtract(working: Iterable[Interval], remove: Iterable[Interval]) -> list[Interval]:
-    """The parts of `working` not covered by `remove`, in UTC."""
-    cuts = merge(remove)
-    result = []
-    for interval in merge(working):
-        start = interval.start
-        for cut in cuts:
-            if cut.end <= start or cut.start >= interval.end:
-                continue
-            if cut.start > start:
-                result.append(Interval(start, cut.start))
-            start = max(start, cut.end)
-        if start < interval.end:
-            result.append(Interval(start, interval.end))
-    return result
-
-
 def _first_grid_start(moment: datetime, step: timedelta, tz: tzinfo) -> datetime:
     """The first wall-clock grid time at or after `moment` that exists in `tz`, in UTC.
 
@@ -188,7 +171,3 @@ def free_slots_for_many(
     ]
     slots.sort(key=lambda slot: (_utc(slot.start), order[slot.therapist]))
     return slots
-
-
-def days_with_slots(slots: Iterable[Slot], tz: tzinfo) -> set[date]:
-    return {slot.start.astimezone(tz).date() for slot in slots}

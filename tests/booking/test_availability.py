@@ -14,12 +14,10 @@ from booking.availability import (
     Rules,
     Slot,
     booking_window,
-    days_with_slots,
     free_slots,
     free_slots_for_many,
     local_midnight,
     merge,
-    subtract,
     wall_to_aware,
     working_intervals,
 )
@@ -562,12 +560,7 @@ def test_free_slots_for_many_of_nobody_is_empty():
     assert free_slots_for_many({}, make_rules()) == []
 
 
-def test_days_with_slots_uses_local_dates():
-    late = Slot(at(TUESDAY, 22), at(TUESDAY, 23))  # 03:00 UTC the next day
-    assert days_with_slots([late, Slot(at(TUESDAY, 9), at(TUESDAY, 10))], TORONTO) == {TUESDAY}
-
-
-# --- merge and subtract -------------------------------------------------------------------------
+# --- merge -----------------------------------------------------------------------------------------
 
 
 def iv(start: int, end: int) -> Interval:
@@ -587,24 +580,6 @@ def test_merge_keeps_the_longer_end_of_a_contained_interval():
 def test_merge_drops_empty_and_backwards_intervals():
     assert merge([iv(3, 3), iv(5, 4), iv(1, 2)]) == [iv(1, 2)]
     assert merge([]) == []
-
-
-@pytest.mark.parametrize(
-    ("working", "remove", "expected"),
-    [
-        ([iv(9, 17)], [], [iv(9, 17)]),
-        ([iv(9, 17)], [iv(12, 13)], [iv(9, 12), iv(13, 17)]),
-        ([iv(9, 17)], [iv(8, 10), iv(16, 18)], [iv(10, 16)]),
-        ([iv(9, 17)], [iv(8, 18)], []),
-        ([iv(9, 17)], [iv(9, 17)], []),
-        ([iv(9, 17)], [iv(5, 9), iv(17, 20)], [iv(9, 17)]),
-        ([iv(9, 12), iv(13, 17)], [iv(11, 14)], [iv(9, 11), iv(14, 17)]),
-        ([iv(9, 17)], [iv(14, 15), iv(10, 11), iv(10, 12)], [iv(9, 10), iv(12, 14), iv(15, 17)]),
-        ([iv(9, 12), iv(11, 17)], [iv(12, 13)], [iv(9, 12), iv(13, 17)]),
-    ],
-)
-def test_subtract_leaves_what_is_not_removed(working, remove, expected):
-    assert subtract(working, remove) == expected
 
 
 # --- properties ---------------------------------------------------------------------------------

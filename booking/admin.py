@@ -1,26 +1,13 @@
-from django.contrib import admin, messages
-from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.contrib import admin
+from django.urls import reverse
 from django.utils import timezone
-from django.utils.decorators import method_decorator
 from django.utils.formats import date_format
-from django.views.decorators.csrf import csrf_protect
+from django.utils.html import format_html
 
-from booking import services
-from booking.admin_forms import AppointmentAdminForm, ServiceOptionInlineFormSet
-from booking.errors import BookingError
-from booking.models import Appointment, Patient, Service, ServiceOption
-
-
-def own_appointments_only(request: HttpRequest, queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
-    """Staff who may change appointments see them all; a therapist who may only view sees their own."""
-    user = request.user
-    if user.has_perm("booking.change_appointment"):
-        return queryset
-    therapist = getattr(user, "therapist", None)
-    if therapist is None:
-        return queryset.none()
-    return queryset.filter(therapist=therapist)
+from booking import history
+from booking.admin_forms import ServiceOptionInlineFormSet
+from booking.models import Appointment, AppointmentEvent, Patient, Service, ServiceOption
+from clinic import permissions
 
 
 class ServiceOptionInline(admin.TabularInline):
@@ -67,7 +54,7 @@ class PatientAppointmentInline(admin.TabularInline):
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request).select_related("therapist", "service")
-        return own_appointments_only(request, queryset)
+        return permissions.appointments_visible_to(request.user, queryset)
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -89,145 +76,123 @@ class PatientAdmin(admin.ModelAdmin):
     inlines = [PatientAppointmentInline]
 
     def get_queryset(self, request):
-        queryset = super().get_queryset(request)
-        if request.user.has_perm("booking.change_appointment"):
-            return queryset
-        return queryset.filter(pk__in=own_appointments_only(request, Appointment.objects.all()).values("patient_id"))
+        return permissions.patients_visible_to(request.user, super().get_queryset(request))
+
+
+class AppointmentEventInline(admin.TabularInline):
+    """The appointment's history, as the services wrote it, in the clinic's time."""
+
+    model = AppointmentEvent
+    fields = ["when", "what", "actor_name", "actor_role", "via"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    verbose_name_plural = "history"
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description="when")
+    def when(self, event: AppointmentEvent) -> str:
+        return date_format(timezone.localtime(event.at), "D j M Y, H:i")
+
+    @admin.display(description="what")
+    def what(self, event: AppointmentEvent) -> str:
+        return history.describe(event, timezone.get_current_timezone())
 
 
 @admin.register(Appointment)
 class AppointmentAdmin(admin.ModelAdmin):
-    """Every write goes through booking.services: the form books, moves and cancels; the actions change status.
+    """Appointments, read only: booking, moving, cancelling and status changes happen at the front desk.
 
-    Appointments are never deleted here: a cancelled one is kept with who
-    cancelled it, when and why.
+    Appointments are never deleted: a cancelled one is kept with who cancelled
+    it, when and why. There is no link to the patient's private page: staff
+    never act through a patient's link.
     """
 
-    form = AppointmentAdminForm
-    list_display = ["when", "patient", "therapist", "service", "duration_minutes", "status", "channel"]
+    list_display = ["when", "patient", "therapist", "service", "duration_minutes", "status", "channel", "front_desk"]
     list_filter = ["status", "channel", "therapist", "service"]
     search_fields = ["patient__name", "patient__email", "patient__phone"]
     date_hierarchy = "start"
     ordering = ["-start"]
     list_select_related = ["patient", "therapist", "service"]
-    autocomplete_fields = ["patient"]
-    actions = ["mark_checked_in", "mark_completed", "mark_no_show", "cancel_appointments"]
-
-    add_fieldsets = [
-        (None, {"fields": ["patient", "therapist", "service", "duration_minutes", "start", "patient_note"]}),
-    ]
-    change_fieldsets = [
+    view_on_site = False
+    inlines = [AppointmentEventInline]
+    fieldsets = [
         (
             None,
             {
                 "fields": [
+                    "front_desk",
                     "patient",
                     "service",
                     ("duration_minutes", "price"),
                     "therapist",
-                    "start",
-                    ("end", "blocked_until"),
+                    ("local_start", "local_end"),
                     "status",
                     "patient_note",
+                    "staff_note",
                 ]
             },
         ),
-        ("Cancellation", {"fields": ["cancellation_reason", ("cancelled_at", "cancelled_by_role", "cancelled_by")]}),
         (
-            "Record",
-            {
-                "classes": ["collapse"],
-                "fields": ["channel", "booked_by", ("created_at", "updated_at"), "manage_token"],
-            },
+            "Cancellation",
+            {"fields": ["cancellation_reason", ("local_cancelled_at", "cancelled_by_role", "cancelled_by")]},
         ),
+        ("Record", {"fields": ["channel", "booked_by", ("local_created_at", "local_updated_at")]}),
     ]
-    change_readonly_fields = [
-        "patient",
-        "service",
-        "duration_minutes",
-        "price",
-        "end",
-        "blocked_until",
-        "patient_note",
-        "channel",
-        "booked_by",
-        "created_at",
-        "updated_at",
-        "cancelled_at",
-        "cancelled_by_role",
-        "cancelled_by",
-        "manage_token",
-    ]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field for group in self.fieldsets for line in group[1]["fields"] for field in _flat(line)]
 
     @admin.display(description="start", ordering="start")
     def when(self, appointment: Appointment) -> str:
-        return date_format(timezone.localtime(appointment.start), "D j M Y, H:i")
+        return _local(appointment.start)
+
+    @admin.display(description="start")
+    def local_start(self, appointment: Appointment) -> str:
+        return _local(appointment.start)
+
+    @admin.display(description="end")
+    def local_end(self, appointment: Appointment) -> str:
+        return _local(appointment.end)
+
+    @admin.display(description="cancelled at")
+    def local_cancelled_at(self, appointment: Appointment) -> str:
+        return _local(appointment.cancelled_at) if appointment.cancelled_at else "–"
+
+    @admin.display(description="created")
+    def local_created_at(self, appointment: Appointment) -> str:
+        return _local(appointment.created_at)
+
+    @admin.display(description="last changed")
+    def local_updated_at(self, appointment: Appointment) -> str:
+        return _local(appointment.updated_at)
+
+    @admin.display(description="front desk")
+    def front_desk(self, appointment: Appointment) -> str:
+        url = reverse("frontdesk:appointment", args=[appointment.pk])
+        return format_html('<a href="{}">Open at the front desk</a>', url)
 
     def get_queryset(self, request):
-        return own_appointments_only(request, super().get_queryset(request))
+        return permissions.appointments_visible_to(request.user, super().get_queryset(request))
 
-    def get_fieldsets(self, request, obj=None):
-        return self.add_fieldsets if obj is None else self.change_fieldsets
+    def has_add_permission(self, request) -> bool:
+        return False
 
-    def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else self.change_readonly_fields
-
-    def get_form(self, request, obj=None, change=False, **kwargs):
-        form = super().get_form(request, obj, change=change, **kwargs)
-        form.actor = request.user  # a new class per request, so this is not shared
-        return form
-
-    @method_decorator(csrf_protect)
-    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        """The add and change views, without the transaction Django's admin wraps them in.
-
-        The form writes through booking.services, whose operations each run in
-        their own durable transaction (`transaction.atomic(durable=True)`) and
-        refuse to nest inside another one. The service's transaction is the
-        unit of work here; the admin's log entry is written after it commits.
-        """
-        return self._changeform_view(request, object_id, form_url, extra_context)
-
-    def save_model(self, request, obj, form, change) -> None:
-        """Nothing to do: the form already wrote the appointment through booking.services during validation."""
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
-        if obj is not None and obj.status == Appointment.Status.CANCELLED:
-            return False
-        return super().has_change_permission(request, obj)
 
-    def _set_status(self, request, queryset, status: str, done: str) -> None:
-        now = timezone.now()
-        changed = 0
-        for appointment in queryset.select_related("patient", "therapist"):
-            try:
-                if status == Appointment.Status.CANCELLED:
-                    services.appointment_cancel(appointment=appointment, now=now, actor=request.user)
-                else:
-                    services.appointment_set_status(appointment=appointment, status=status, now=now, actor=request.user)
-            except BookingError as error:
-                self.message_user(request, f"{appointment}: {error.message}", messages.ERROR)
-            else:
-                changed += 1
-        if changed:
-            noun = "appointment" if changed == 1 else "appointments"
-            self.message_user(request, f"{done} {changed} {noun}.", messages.SUCCESS)
+def _flat(line) -> tuple:
+    return line if isinstance(line, tuple) else (line,)
 
-    @admin.action(description="Mark checked in", permissions=["change"])
-    def mark_checked_in(self, request, queryset) -> None:
-        self._set_status(request, queryset, Appointment.Status.CHECKED_IN, "Checked in")
 
-    @admin.action(description="Mark completed", permissions=["change"])
-    def mark_completed(self, request, queryset) -> None:
-        self._set_status(request, queryset, Appointment.Status.COMPLETED, "Completed")
-
-    @admin.action(description="Mark no-show", permissions=["change"])
-    def mark_no_show(self, request, queryset) -> None:
-        self._set_status(request, queryset, Appointment.Status.NO_SHOW, "Marked as no-show")
-
-    @admin.action(description="Cancel selected appointments", permissions=["change"])
-    def cancel_appointments(self, request, queryset) -> None:
-        self._set_status(request, queryset, Appointment.Status.CANCELLED, "Cancelled")
+def _local(moment) -> str:
+    return date_format(timezone.localtime(moment), "D j M Y, H:i")

@@ -15,6 +15,13 @@ class BookingError(Exception):
         "in_past": _("That appointment has already started."),
         "busy": _("The calendar is busy right now. Please try again in a moment."),
         "invalid": _("Some details are not valid."),
+        "not_allowed": _("You are not allowed to make this change."),
+        "cannot_move": _("A completed or no-show appointment cannot be moved."),
+        "nothing_to_undo": _("There is nothing to undo on this appointment."),
+        "wrong_status": _("This change does not fit the appointment's status."),
+        "not_started": _("This can be recorded only once the appointment has started."),
+        "too_early": _("Patients can be checked in on the day of their appointment."),
+        "therapist_inactive": _("That therapist is not taking appointments."),
     }
 
     def __init__(self, code: str, message: str | None = None) -> None:

@@ -6,6 +6,7 @@ from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
+from django.utils import timezone
 
 
 def new_manage_token() -> str:
@@ -115,6 +116,7 @@ class Appointment(models.Model):
     class CancelledBy(models.TextChoices):
         PATIENT = "patient", "Patient"
         STAFF = "staff", "Staff"
+        SYSTEM = "system", "System"
 
     patient = models.ForeignKey(Patient, on_delete=models.PROTECT, related_name="appointments")
     therapist = models.ForeignKey("therapists.Therapist", on_delete=models.PROTECT, related_name="appointments")
@@ -147,6 +149,12 @@ class Appointment(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
     cancellation_reason = models.CharField(max_length=500, blank=True)
+    late_cancellation = models.BooleanField(
+        default=False, help_text="Cancelled inside the clinic's cancellation window."
+    )
+    staff_note = models.TextField(
+        "staff note", blank=True, max_length=2000, help_text="Seen by staff only, never by the patient."
+    )
 
     manage_token = models.CharField(max_length=64, unique=True, default=new_manage_token, editable=False)
     request_key = models.CharField(
@@ -171,11 +179,51 @@ class Appointment(models.Model):
         # migration 0003, since SQLite has no equivalent.
 
     def __str__(self) -> str:
-        return f"{self.patient} with {self.therapist} at {self.start:%Y-%m-%d %H:%M}"
+        # The active time zone is the clinic's on every request (ClinicTimeZoneMiddleware).
+        return f"{self.patient} with {self.therapist}, {timezone.localtime(self.start):%a %-d %b %Y %H:%M}"
 
-    def get_absolute_url(self) -> str:
+    def private_link_path(self) -> str:
+        """The patient's own page. Deliberately not get_absolute_url: staff pages must never link to it."""
         return reverse("appointment_manage", args=[self.manage_token])
 
     @property
     def is_active(self) -> bool:
         return self.status != self.Status.CANCELLED
+
+
+class AppointmentEvent(models.Model):
+    """One entry in an appointment's history, written by booking.services in the same transaction as the change.
+
+    `changes` holds what moved from what to what, e.g. {"status": ["booked", "cancelled"],
+    "start": [iso, iso], "therapist": [name, name], "reason": "..."}; times are ISO 8601 in UTC.
+    """
+
+    class Kind(models.TextChoices):
+        BOOKED = "booked", "Booked"
+        MOVED = "moved", "Moved"
+        CANCELLED = "cancelled", "Cancelled"
+        STATUS = "status", "Status changed"
+        UNDONE = "undone", "Undone"
+        NOTE = "note", "Staff note changed"
+        PATIENT_MERGED = "patient_merged", "Patient records merged"
+
+    appointment = models.ForeignKey(Appointment, on_delete=models.CASCADE, related_name="events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    actor_role = models.CharField(max_length=20)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_name = models.CharField(
+        max_length=150, blank=True, help_text="Who it was at the time, kept if the login goes."
+    )
+    via = models.CharField(max_length=20)
+    changes = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "pk"]
+        indexes = [models.Index(fields=["appointment", "at"], name="appointment_event_when")]
+
+    def __str__(self) -> str:
+        when = timezone.localtime(self.at)
+        return f"{self.get_kind_display()} by {self.actor_name or self.actor_role}, {when:%a %-d %b %Y %H:%M}"

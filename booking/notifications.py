@@ -23,7 +23,7 @@ def site_url(path: str) -> str:
 def _send(appointment_id: int, template: str, subject: str) -> None:
     appointment = Appointment.objects.select_related("patient", "therapist", "service").get(pk=appointment_id)
     clinic = ClinicSettings.load()
-    manage_url = site_url(appointment.get_absolute_url())
+    manage_url = site_url(appointment.private_link_path())
     context = {
         "appointment": appointment,
         "clinic": clinic,

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 
 from booking import availability
 from booking.availability import Interval, Rules, Slot
-from booking.models import Appointment, Service, ServiceOption
+from booking.models import Appointment, AppointmentEvent, Service, ServiceOption
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, WorkingHours
 
@@ -142,3 +142,135 @@ def appointment_by_token(token: str) -> Appointment | None:
     if not token or len(token) > 64:
         return None
     return Appointment.objects.select_related("patient", "therapist", "service").filter(manage_token=token).first()
+
+
+def staff_search_rules(option: ServiceOption, clinic: ClinicSettings, now: datetime) -> Rules:
+    """The front desk's rules: the clinic's grid, from now (no minimum notice), up to the booking horizon."""
+    return replace(search_rules(option, clinic, now), earliest=now)
+
+
+def staff_free_slots(
+    option: ServiceOption,
+    therapists: Sequence[Therapist],
+    first_day: date,
+    days: int,
+    clinic: ClinicSettings,
+    now: datetime,
+    *,
+    ignore_appointment: int | None = None,
+) -> list[Slot]:
+    """Free times on the clinic's grid for the front desk: short notice allowed, nothing in the past."""
+    if not therapists or days < 1:
+        return []
+    last_day = first_day + timedelta(days=days - 1)
+    found = calendars(therapists, first_day, last_day, clinic, ignore_appointment=ignore_appointment)
+    return availability.free_slots_for_many(found, staff_search_rules(option, clinic, now))
+
+
+def option_for(appointment: Appointment) -> ServiceOption | None:
+    """The service length an appointment was booked with (active or not), with its service."""
+    return (
+        ServiceOption.objects.select_related("service")
+        .filter(service_id=appointment.service_id, duration_minutes=appointment.duration_minutes)
+        .first()
+    )
+
+
+def appointment_for_staff(pk: int) -> Appointment | None:
+    """One appointment with everything the front desk panel shows, its history included, in two queries."""
+    return (
+        Appointment.objects.select_related("patient", "therapist", "service", "booked_by", "cancelled_by")
+        .prefetch_related(Prefetch("events", queryset=AppointmentEvent.objects.order_by("-at", "-pk")))
+        .filter(pk=pk)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class PatientRecord:
+    """How a patient has kept their appointments, for the front desk."""
+
+    visits: int
+    upcoming: int
+    no_shows: int
+    late_cancellations: int
+    cancellations: int
+
+
+def patient_record(patient_id: int, now: datetime) -> PatientRecord:
+    """Counts of visits, upcoming appointments, no-shows and cancellations, in one query."""
+    status = Appointment.Status
+    counts = Appointment.objects.filter(patient_id=patient_id).aggregate(
+        visits=Count("pk", filter=Q(status=status.COMPLETED)),
+        upcoming=Count("pk", filter=Q(status__in=[status.BOOKED, status.CHECKED_IN], start__gte=now)),
+        no_shows=Count("pk", filter=Q(status=status.NO_SHOW)),
+        late_cancellations=Count("pk", filter=Q(status=status.CANCELLED, late_cancellation=True)),
+        cancellations=Count("pk", filter=Q(status=status.CANCELLED)),
+    )
+    return PatientRecord(**counts)
+
+
+@dataclass(frozen=True)
+class CalendarRange:
+    """What the front desk calendar shows over some local days: therapists (the columns), their weekly hours,
+    time off, and the appointments that are not cancelled, each marked `first_visit`."""
+
+    therapists: list[Therapist]
+    weekly_hours: dict[int, dict[int, list[tuple[time, time]]]]
+    time_off: list[TimeOff]
+    appointments: list[Appointment]
+
+
+def calendar_range(first_day: date, last_day: date, clinic: ClinicSettings) -> CalendarRange:
+    """The calendar from `first_day` to `last_day` (inclusive), in four queries whatever its size."""
+    tz = clinic.tz
+    range_start = availability.local_midnight(first_day, tz)
+    range_end = availability.local_midnight(last_day + timedelta(days=1), tz)
+    therapists = list(
+        Therapist.objects.active()
+        .prefetch_related(Prefetch("working_hours", queryset=WorkingHours.objects.order_by("weekday", "start")))
+        .order_by("order", "name", "pk")
+    )
+    weekly: dict[int, dict[int, list[tuple[time, time]]]] = {}
+    for therapist in therapists:
+        for hours in therapist.working_hours.all():
+            weekly.setdefault(therapist.pk, {}).setdefault(hours.weekday, []).append((hours.start, hours.end))
+    time_off = list(
+        TimeOff.objects.filter(start__lt=range_end, end__gt=range_start, therapist__active=True).order_by("start")
+    )
+    live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN, Appointment.Status.COMPLETED]
+    earlier_visit = Appointment.objects.filter(
+        patient_id=OuterRef("patient_id"), start__lt=OuterRef("start"), status__in=live
+    )
+    appointments = list(
+        Appointment.objects.active()
+        .filter(start__lt=range_end, end__gt=range_start)
+        .select_related("patient", "service", "therapist")
+        .annotate(first_visit=~Exists(earlier_visit))
+        .order_by("start", "pk")
+    )
+    shown = {therapist.pk for therapist in therapists}
+    for appointment in appointments:
+        if appointment.therapist_id not in shown:
+            # Someone no longer active who still has bookings here: keep them visible until they are moved.
+            shown.add(appointment.therapist_id)
+            therapists.append(appointment.therapist)
+    return CalendarRange(therapists, weekly, time_off, appointments)
+
+
+def calendar_therapists(first_day: date, last_day: date, clinic: ClinicSettings) -> list[Therapist]:
+    """The calendar's columns: active therapists, then anyone inactive who still has bookings in the range."""
+    range_start = availability.local_midnight(first_day, clinic.tz)
+    range_end = availability.local_midnight(last_day + timedelta(days=1), clinic.tz)
+    booked = Appointment.objects.active().filter(start__lt=range_end, end__gt=range_start)
+    return list(
+        Therapist.objects.filter(Q(active=True) | Q(pk__in=booked.values("therapist_id"))).order_by(
+            "-active", "order", "name", "pk"
+        )
+    )
+
+
+def calendar_hours() -> tuple[time, time]:
+    """The earliest start and latest end of any active therapist's hours: the span the calendar shows."""
+    span = WorkingHours.objects.filter(therapist__active=True).aggregate(first=Min("start"), last=Max("end"))
+    return span["first"] or time(9), span["last"] or time(17)

@@ -1,28 +1,30 @@
-"""The only code that creates, moves or cancels appointments.
+"""The only code that creates, moves, cancels or changes the status of appointments.
 
-Each operation runs in one durable transaction: it locks the therapists
-concerned, re-checks availability on fresh data with the pure engine, writes,
-and sends mail only after commit. The database's own constraint is the
-backstop; its IntegrityError becomes SlotTaken.
+Each operation takes a typed Actor, runs in one durable transaction, checks
+the lifecycle table (booking.lifecycle) and availability on fresh, locked
+rows, writes the appointment and its history entry together, and sends mail
+only after commit. The database's own constraint is the backstop; its
+IntegrityError becomes SlotTaken. A refusal is a BookingError with a code.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, OperationalError, connection, transaction
+from django.db import IntegrityError, transaction
 
-from booking import availability, notifications, selectors
+from booking import availability, history, lifecycle, notifications, selectors
+from booking.actors import Actor, Role
 from booking.errors import BookingError, SlotTaken
-from booking.models import Appointment, Patient, ServiceOption
+from booking.lifecycle import Action
+from booking.locks import lock, write_transaction
+from booking.models import Appointment, AppointmentEvent, Patient, ServiceOption
 from clinic.models import ClinicSettings
 from therapists.models import Therapist
 
-LOCK_TIMEOUT = "5s"
+Kind = AppointmentEvent.Kind
 
 
 @dataclass(frozen=True)
@@ -33,25 +35,9 @@ class PatientDetails:
     date_of_birth: date | None = None
 
 
-@contextmanager
-def _write_transaction() -> Iterator[None]:
-    """One durable transaction per write. A lock that cannot be had in time (PostgreSQL's
-    lock_timeout, SQLite's busy timeout) is "busy, try again", never a server error."""
-    try:
-        with transaction.atomic(durable=True):
-            yield
-    except OperationalError as error:
-        raise BookingError("busy") from error
-
-
 def _lock_therapists(ids: list[int]) -> list[Therapist]:
     """Lock therapist rows in primary key order, so two bookings never wait on each other in a cycle."""
-    if not connection.in_atomic_block:
-        raise RuntimeError("Therapist locks are only meaningful inside a transaction.")
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
-    return list(Therapist.objects.select_for_update(no_key=True, of=("self",)).filter(pk__in=ids).order_by("pk"))
+    return lock(Therapist.objects.filter(pk__in=ids).order_by("pk"), no_key=True)
 
 
 def _patient_for(details: PatientDetails) -> Patient:
@@ -138,6 +124,12 @@ def _check_option(option: ServiceOption) -> None:
         raise BookingError("service_unavailable")
 
 
+def _booking_channel(actor: Actor, channel: str | None) -> str:
+    if channel:
+        return channel
+    return Appointment.Channel.ONLINE if actor.role == Role.PATIENT else Appointment.Channel.PHONE
+
+
 def appointment_book(
     *,
     option: ServiceOption,
@@ -145,21 +137,26 @@ def appointment_book(
     start: datetime,
     patient: PatientDetails | Patient,
     now: datetime,
-    channel: str = Appointment.Channel.ONLINE,
-    actor=None,
+    actor: Actor,
+    channel: str | None = None,
     request_key: str | None = None,
     note: str = "",
+    notify: bool = True,
 ) -> Appointment:
     """Book a session; `therapist=None` means the first free therapist who offers the service.
 
+    Patients may book only a time the engine offers; the front desk and the
+    system may book any minute inside working hours, at short notice too.
     A repeated `request_key` returns the appointment that key already made.
+    `notify=False` books without emailing the patient.
     """
     if start.tzinfo is None or now.tzinfo is None:
         raise ValueError("start and now must be aware datetimes")
+    if actor.role not in (Role.PATIENT, Role.FRONT_DESK, Role.SYSTEM):
+        raise BookingError("not_allowed")
     # UTC, so that adding the length is real time even across a clock change.
     start = start.astimezone(UTC)
-    staff = actor is not None
-    with _write_transaction():
+    with write_transaction():
         clinic = ClinicSettings.load()
         _check_option(option)
         locked = _lock_therapists(_candidates(option, therapist))
@@ -167,83 +164,127 @@ def appointment_book(
             existing = Appointment.objects.filter(request_key=request_key).first()
             if existing is not None:
                 return existing
-        chosen = _free_therapist_at(therapists=locked, option=option, start=start, clinic=clinic, now=now, staff=staff)
+        chosen = _free_therapist_at(
+            therapists=locked, option=option, start=start, clinic=clinic, now=now, staff=actor.is_staff_side
+        )
         if not isinstance(patient, Patient):
             patient = _patient_for(patient)
-        end = start + option.duration
-        appointment = Appointment(
+        appointment = _new_appointment(
             patient=patient,
             therapist=chosen,
-            service=option.service,
-            duration_minutes=option.duration_minutes,
-            price=option.price,
+            option=option,
             start=start,
-            end=end,
-            blocked_until=end + option.service.buffer,
-            channel=channel,
-            booked_by=actor,
+            channel=_booking_channel(actor, channel),
+            booked_by=actor.user,
             request_key=request_key or None,
-            patient_note=note.strip()[:1000],
+            note=note,
         )
         _save(appointment)
-        transaction.on_commit(lambda: notifications.send_booking_confirmation(appointment.pk))
+        _record_booked(appointment, actor, now)
+        if notify:
+            transaction.on_commit(lambda: notifications.send_booking_confirmation(appointment.pk))
     return appointment
 
 
-def _check_changeable_by_patient(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> None:
-    if appointment.status != Appointment.Status.BOOKED:
-        raise BookingError("not_active")
-    if appointment.start <= now:
-        raise BookingError("in_past")
-    if appointment.start - now < clinic.cancellation_window:
-        raise BookingError("too_late_to_change")
+def _new_appointment(
+    *,
+    patient: Patient,
+    therapist: Therapist,
+    option: ServiceOption,
+    start: datetime,
+    channel: str,
+    booked_by,
+    request_key: str | None,
+    note: str,
+) -> Appointment:
+    end = start + option.duration
+    return Appointment(
+        patient=patient,
+        therapist=therapist,
+        service=option.service,
+        duration_minutes=option.duration_minutes,
+        price=option.price,
+        start=start,
+        end=end,
+        blocked_until=end + option.service.buffer,
+        channel=channel,
+        booked_by=booked_by,
+        request_key=request_key,
+        patient_note=note.strip()[:1000],
+    )
+
+
+def _record_booked(appointment: Appointment, actor: Actor, now: datetime) -> None:
+    history.record(
+        appointment,
+        Kind.BOOKED,
+        actor,
+        now,
+        status=[None, appointment.status],
+        start=[None, history.moment(appointment.start)],
+        therapist=[None, appointment.therapist.name],
+        duration=[None, appointment.duration_minutes],
+        channel=appointment.channel,
+    )
+
+
+def _facts(appointment: Appointment, actor: Actor, clinic: ClinicSettings, now: datetime) -> dict:
+    return {
+        "status": appointment.status,
+        "role": lifecycle.role_towards(actor, appointment.therapist_id),
+        "start": appointment.start,
+        "now": now,
+        "tz": clinic.tz,
+        "cancellation_window": clinic.cancellation_window,
+    }
+
+
+def refusal(action: Action, appointment: Appointment, actor: Actor, clinic: ClinicSettings, now: datetime):
+    """Why `actor` may not take `action` on this appointment now (a BookingError), or None if they may."""
+    return lifecycle.refusal(action, **_facts(appointment, actor, clinic, now))
+
+
+def allowed_actions(appointment: Appointment, actor: Actor, clinic: ClinicSettings, now: datetime) -> list[Action]:
+    """The actions to offer `actor` for this appointment now, from the same table the writes check."""
+    return lifecycle.allowed_actions(**_facts(appointment, actor, clinic, now))
 
 
 def patient_change_refusal(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> BookingError | None:
     """Why the patient may not cancel or move this appointment online now, or None if they may."""
-    try:
-        _check_changeable_by_patient(appointment, clinic, now)
-    except BookingError as error:
-        return error
-    return None
+    return refusal(Action.CANCEL, appointment, Actor.patient(), clinic, now)
 
 
 def can_patient_change(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> bool:
     return patient_change_refusal(appointment, clinic, now) is None
 
 
-def _locked_appointment(appointment_id: int) -> Appointment:
-    return (
-        Appointment.objects.select_for_update(of=("self",))
-        .select_related("service", "therapist")
-        .get(pk=appointment_id)
-    )
-
-
-def _locked_for_change(
-    appointment: Appointment, clinic: ClinicSettings, now: datetime, *, by_patient: bool
-) -> Appointment:
-    """The appointment, locked and re-read; patients are held to the clinic's window, staff only to its being active."""
-    current = _locked_appointment(appointment.pk)
-    if by_patient:
-        _check_changeable_by_patient(current, clinic, now)
-    elif current.status == Appointment.Status.CANCELLED:
-        raise BookingError("not_active")
+def _locked_for(action: Action, appointment: Appointment, actor: Actor, clinic: ClinicSettings, now: datetime):
+    """The appointment, locked and re-read, once the lifecycle allows `actor` to take `action` on it."""
+    [current] = lock(Appointment.objects.select_related("service", "therapist", "patient").filter(pk=appointment.pk))
+    lifecycle.check(action, **_facts(current, actor, clinic, now))
     return current
 
 
-def appointment_cancel(
-    *, appointment: Appointment, now: datetime, actor=None, reason: str = "", by_patient: bool = False
-) -> Appointment:
-    """Cancel, keeping the record with who cancelled, when and why. Patients are held to the clinic's window."""
-    with _write_transaction():
+def is_late_cancellation(appointment: Appointment, clinic: ClinicSettings, now: datetime) -> bool:
+    """Cancelled inside the clinic's window (or after the start): counted against the patient's record."""
+    return appointment.start - now < clinic.cancellation_window
+
+
+def appointment_cancel(*, appointment: Appointment, now: datetime, actor: Actor, reason: str = "") -> Appointment:
+    """Cancel, keeping the record with who cancelled, when, why and whether it was late."""
+    with write_transaction():
         clinic = ClinicSettings.load()
-        current = _locked_for_change(appointment, clinic, now, by_patient=by_patient)
+        current = _locked_for(Action.CANCEL, appointment, actor, clinic, now)
+        before = current.status
         current.status = Appointment.Status.CANCELLED
         current.cancelled_at = now
-        current.cancelled_by_role = Appointment.CancelledBy.PATIENT if by_patient else Appointment.CancelledBy.STAFF
-        current.cancelled_by = actor
+        current.cancelled_by_role = {
+            Role.PATIENT: Appointment.CancelledBy.PATIENT,
+            Role.SYSTEM: Appointment.CancelledBy.SYSTEM,
+        }.get(actor.role, Appointment.CancelledBy.STAFF)
+        current.cancelled_by = actor.user
         current.cancellation_reason = reason.strip()[:500]
+        current.late_cancellation = is_late_cancellation(current, clinic, now)
         current.save(
             update_fields=[
                 "status",
@@ -251,11 +292,32 @@ def appointment_cancel(
                 "cancelled_by_role",
                 "cancelled_by",
                 "cancellation_reason",
+                "late_cancellation",
                 "updated_at",
             ]
         )
+        history.record(
+            current,
+            Kind.CANCELLED,
+            actor,
+            now,
+            status=[before, current.status],
+            reason=current.cancellation_reason,
+            late=current.late_cancellation,
+        )
         transaction.on_commit(lambda: notifications.send_cancellation_notice(current.pk))
     return current
+
+
+def _option_of(appointment: Appointment) -> ServiceOption:
+    option = (
+        ServiceOption.objects.select_related("service")
+        .filter(service=appointment.service, duration_minutes=appointment.duration_minutes)
+        .first()
+    )
+    if option is None:
+        raise BookingError("service_unavailable")
+    return option
 
 
 def appointment_move(
@@ -263,26 +325,24 @@ def appointment_move(
     appointment: Appointment,
     start: datetime,
     now: datetime,
+    actor: Actor,
     therapist: Therapist | None = None,
-    actor=None,
-    by_patient: bool = False,
+    notify: bool = True,
 ) -> Appointment:
-    """Move an appointment to a new start (and, for staff, another therapist), keeping its link."""
+    """Move an appointment to a new start, and for staff to another therapist who gives the service.
+
+    The appointment keeps its private link."""
     if start.tzinfo is None:
         raise ValueError("start must be an aware datetime")
     start = start.astimezone(UTC)
-    with _write_transaction():
+    with write_transaction():
         clinic = ClinicSettings.load()
-        current = _locked_for_change(appointment, clinic, now, by_patient=by_patient)
-        option = (
-            ServiceOption.objects.select_related("service")
-            .filter(service=current.service, duration_minutes=current.duration_minutes)
-            .first()
-        )
-        if option is None:
-            raise BookingError("service_unavailable")
-        target = therapist or current.therapist
-        locked = _lock_therapists(_candidates(option, target))
+        current = _locked_for(Action.MOVE, appointment, actor, clinic, now)
+        if actor.role == Role.PATIENT and therapist is not None and therapist.pk != current.therapist_id:
+            raise BookingError("not_allowed")
+        option = _option_of(current)
+        before_start, before_therapist = current.start, current.therapist
+        locked = _lock_therapists(_candidates(option, therapist or current.therapist))
         chosen = _free_therapist_at(
             therapists=locked,
             option=option,
@@ -290,27 +350,75 @@ def appointment_move(
             clinic=clinic,
             now=now,
             exclude_pk=current.pk,
-            staff=not by_patient,
+            staff=actor.is_staff_side,
         )
         current.therapist = chosen
         current.start = start
         current.end = start + timedelta(minutes=current.duration_minutes)
         current.blocked_until = current.end + current.service.buffer
         _save(current)
-        transaction.on_commit(lambda: notifications.send_reschedule_notice(current.pk))
+        changes: dict = {}
+        if before_start != current.start:
+            changes["start"] = [history.moment(before_start), history.moment(current.start)]
+        if before_therapist.pk != chosen.pk:
+            changes["therapist"] = [before_therapist.name, chosen.name]
+        history.record(current, Kind.MOVED, actor, now, **changes)
+        if notify:
+            transaction.on_commit(lambda: notifications.send_reschedule_notice(current.pk))
     return current
 
 
-def appointment_set_status(*, appointment: Appointment, status: str, now: datetime, actor=None) -> Appointment:
-    """Check in, complete or mark a no-show; cancelling goes through appointment_cancel."""
-    if status == Appointment.Status.CANCELLED:
-        return appointment_cancel(appointment=appointment, now=now, actor=actor)
-    if status not in Appointment.Status.values:
-        raise BookingError("invalid")
-    with _write_transaction():
-        current = _locked_appointment(appointment.pk)
-        if current.status == Appointment.Status.CANCELLED:
-            raise BookingError("not_active")
-        current.status = status
+def appointment_change_status(*, appointment: Appointment, action: Action, now: datetime, actor: Actor) -> Appointment:
+    """Check in, mark completed or mark a no-show, as the lifecycle allows; cancelling is appointment_cancel."""
+    if action not in lifecycle.STATUS_ACTIONS:
+        raise ValueError(f"{action!r} is not a status change")
+    with write_transaction():
+        clinic = ClinicSettings.load()
+        current = _locked_for(action, appointment, actor, clinic, now)
+        before = current.status
+        current.status = lifecycle.target_status(action, before)
         current.save(update_fields=["status", "updated_at"])
+        history.record(current, Kind.STATUS, actor, now, status=[before, current.status])
+    return current
+
+
+def appointment_undo(*, appointment: Appointment, now: datetime, actor: Actor) -> Appointment:
+    """Step a status back (a cancellation, no-show, completion or check-in made by mistake); front desk only.
+
+    Restoring a cancelled appointment needs its time to be free still.
+    """
+    with write_transaction():
+        clinic = ClinicSettings.load()
+        current = _locked_for(Action.UNDO, appointment, actor, clinic, now)
+        before = current.status
+        restoring = before == Appointment.Status.CANCELLED
+        if restoring:
+            _lock_therapists([current.therapist_id])
+            if _is_taken([current.therapist_id], current.start, current.blocked_until, current.pk):
+                raise SlotTaken("That time has been taken since the cancellation, so it cannot be restored.")
+            current.cancelled_at = None
+            current.cancelled_by = None
+            current.cancelled_by_role = ""
+            current.cancellation_reason = ""
+            current.late_cancellation = False
+        current.status = lifecycle.target_status(Action.UNDO, before)
+        _save(current)
+        history.record(current, Kind.UNDONE, actor, now, status=[before, current.status])
+        if restoring:
+            transaction.on_commit(lambda: notifications.send_booking_confirmation(current.pk))
+    return current
+
+
+def appointment_set_staff_note(*, appointment: Appointment, note: str, now: datetime, actor: Actor) -> Appointment:
+    """Replace the internal staff note; the front desk's only, and never shown to the patient."""
+    if actor.role not in (Role.FRONT_DESK, Role.SYSTEM):
+        raise BookingError("not_allowed")
+    with write_transaction():
+        [current] = lock(Appointment.objects.filter(pk=appointment.pk))
+        note = note.strip()[:2000]
+        if note == current.staff_note:
+            return current
+        current.staff_note = note
+        current.save(update_fields=["staff_note", "updated_at"])
+        history.record(current, Kind.NOTE, actor, now)
     return current

@@ -24,8 +24,10 @@ from django.utils import timezone
 from django.utils.text import slugify
 
 from booking import availability, selectors, services
+from booking.actors import Actor
 from booking.availability import Slot
 from booking.errors import BookingError
+from booking.lifecycle import Action
 from booking.models import Appointment, Service, ServiceOption
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, WorkingHours
@@ -238,8 +240,10 @@ class LoginSpec:
 
 
 LOGINS = (
-    LoginSpec("manager", "Manager", "Morgan", "Tremblay", "/admin/", "services, prices, therapists, hours, policies"),
-    LoginSpec("reception", "Receptionist", "Rosa", "Almeida", "/admin/", "appointments, phone bookings, patients"),
+    LoginSpec(
+        "manager", "Manager", "Morgan", "Tremblay", "/frontdesk/", "the calendar; services, prices, hours in /admin/"
+    ),
+    LoginSpec("reception", "Receptionist", "Rosa", "Almeida", "/frontdesk/", "the calendar, phone bookings, patients"),
     LoginSpec("therapist", "Therapist", "Maya", "Lindqvist", "/admin/", "their own appointments and patients"),
 )
 
@@ -460,7 +464,7 @@ def book_random(
     last_day: date,
     earliest: datetime,
     latest: datetime,
-    receptionist,
+    actor: Actor,
     now: datetime,
     rng: random.Random,
     must_end_by: datetime | None = None,
@@ -499,7 +503,7 @@ def book_random(
                 patient=random_patient(rng),
                 now=now,
                 channel=Appointment.Channel.PHONE,
-                actor=receptionist,
+                actor=actor,
             )
         except BookingError:
             tally.skipped += 1
@@ -571,7 +575,7 @@ def build_demo_clinic(
         if time_off is not None:
             result.time_off.append(time_off)
 
-    receptionist = get_user_model().objects.get(username="reception")
+    actor = Actor.system("Demo clinic (seed_demo)")
     options = list(
         ServiceOption.objects.select_related("service")
         .filter(service__in=service_list, active=True, service__active=True)
@@ -592,9 +596,8 @@ def build_demo_clinic(
     past_wanted = min(10, appointments // 6)
 
     def complete(appointment: Appointment) -> None:
-        services.appointment_set_status(
-            appointment=appointment, status=Appointment.Status.COMPLETED, now=now, actor=receptionist
-        )
+        for action in (Action.CHECK_IN, Action.COMPLETE):
+            services.appointment_change_status(appointment=appointment, action=action, now=now, actor=actor)
 
     with override_settings(EMAIL_BACKEND=NO_MAIL):
         future = book_random(
@@ -606,7 +609,7 @@ def build_demo_clinic(
             last_day=last_day,
             earliest=now + clinic.min_notice,
             latest=availability.local_midnight(last_day + timedelta(days=1), clinic.tz),
-            receptionist=receptionist,
+            actor=actor,
             now=now,
             rng=rng,
         )
@@ -619,7 +622,7 @@ def build_demo_clinic(
             last_day=today,
             earliest=past_start,
             latest=now,
-            receptionist=receptionist,
+            actor=actor,
             now=now,
             rng=rng,
             must_end_by=now,

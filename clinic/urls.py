@@ -9,6 +9,8 @@ urlpatterns = [
     path("conditions/sciatica/", views.sciatica, name="sciatica"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/home/", views.staff_home, name="staff_home"),
+    path("frontdesk/", include("frontdesk.urls")),
     path("admin/", admin.site.urls),
     path("", include("therapists.urls")),
     path("", include("booking.urls")),

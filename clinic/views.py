@@ -1,7 +1,9 @@
+from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from booking import selectors
+from clinic import permissions
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,3 +24,9 @@ def bad_request(request: HttpRequest, exception: Exception | None = None) -> Htt
 
 def page_not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     return render(request, "404.html", status=404)
+
+
+@login_required
+def staff_home(request: HttpRequest) -> HttpResponse:
+    """Where the login page sends staff: each role to its own start page."""
+    return redirect(permissions.landing_url(request.user))

@@ -13,7 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from django.db import IntegrityError, connections, transaction
 
-from booking import services
+from booking import locks, services
+from booking.actors import Actor, Via
 from booking.errors import BookingError, SlotTaken
 from booking.models import Appointment, Patient
 from booking.services import PatientDetails
@@ -58,6 +59,7 @@ def booker(option, therapist, now) -> Callable[[int], Appointment]:
             start=TUESDAY_TEN,
             patient=PatientDetails(name=f"Patient {index}", email=f"patient{index}@example.com", phone="416-555-0100"),
             now=now,
+            actor=Actor.patient(Via.ONLINE_BOOKING),
         )
 
     return attempt
@@ -108,6 +110,7 @@ def test_simultaneous_moves_onto_one_time_leave_one_appointment_there(option, th
             start=start,
             patient=PatientDetails(name="Mover", email=f"mover{index}@example.com", phone="416-555-0100"),
             now=now,
+            actor=Actor.patient(Via.ONLINE_BOOKING),
         )
         for index, start in enumerate(starts)
     ]
@@ -115,7 +118,7 @@ def test_simultaneous_moves_onto_one_time_leave_one_appointment_there(option, th
     results = race(
         len(appointments),
         lambda index: services.appointment_move(
-            appointment=appointments[index], start=TUESDAY_TEN, now=now, by_patient=True
+            appointment=appointments[index], start=TUESDAY_TEN, now=now, actor=Actor.patient()
         ),
     )
 
@@ -195,7 +198,7 @@ def test_without_the_lock_the_race_is_real_and_the_constraint_still_gives_one_ap
 
 def test_a_therapist_locked_too_long_gives_busy_not_a_server_error(postgres_only, option, therapist, now, monkeypatch):
     """Another transaction holds the therapist's row; the booking waits its lock timeout, then says "busy"."""
-    monkeypatch.setattr(services, "LOCK_TIMEOUT", "200ms")
+    monkeypatch.setattr(locks, "LOCK_TIMEOUT", "200ms")
     locked, release = threading.Event(), threading.Event()
 
     def hold_the_lock() -> None:

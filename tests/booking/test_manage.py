@@ -35,7 +35,7 @@ def test_token_is_long_and_unguessable(appointment):
 
 
 def test_page_shows_the_appointment_in_local_time(client, appointment):
-    response = client.get(appointment.get_absolute_url())
+    response = client.get(appointment.private_link_path())
 
     assert response.status_code == 200
     content = response.content.decode()
@@ -46,7 +46,7 @@ def test_page_shows_the_appointment_in_local_time(client, appointment):
 
 
 def test_private_pages_are_never_cached(client, appointment):
-    for url in (appointment.get_absolute_url(), f"{appointment.get_absolute_url()}appointment.ics"):
+    for url in (appointment.private_link_path(), f"{appointment.private_link_path()}appointment.ics"):
         cache_control = client.get(url)["Cache-Control"]
         assert "no-store" in cache_control
         assert "private" in cache_control
@@ -59,7 +59,7 @@ def test_wrong_token_is_404(client, appointment):
 
 def test_patient_cancels_and_the_record_is_kept(client, appointment, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(f"{appointment.get_absolute_url()}cancel/", {"reason": "Feeling better"})
+        response = client.post(f"{appointment.private_link_path()}cancel/", {"reason": "Feeling better"})
 
     assert response.status_code == 302
     appointment.refresh_from_db()
@@ -68,26 +68,26 @@ def test_patient_cancels_and_the_record_is_kept(client, appointment, mailoutbox,
     assert appointment.cancellation_reason == "Feeling better"
     assert appointment.cancelled_at == NOW
     assert "cancelled" in mailoutbox[0].subject
-    page = client.get(appointment.get_absolute_url()).content.decode()
+    page = client.get(appointment.private_link_path()).content.decode()
     assert "This appointment was cancelled" in page
 
 
 def test_cancel_inside_the_window_is_refused_with_a_phone_message(client, therapist, service):
     soon = AppointmentFactory(therapist=therapist, service=service, start=datetime(2026, 12, 7, 14, tzinfo=TORONTO))
 
-    page = client.get(soon.get_absolute_url()).content.decode()
+    page = client.get(soon.private_link_path()).content.decode()
     assert "can no longer be changed online" in page
     assert "Cancel appointment" not in page
-    assert client.get(f"{soon.get_absolute_url()}cancel/").status_code == 302
+    assert client.get(f"{soon.private_link_path()}cancel/").status_code == 302
 
-    response = client.post(f"{soon.get_absolute_url()}cancel/", {"reason": ""}, follow=True)
+    response = client.post(f"{soon.private_link_path()}cancel/", {"reason": ""}, follow=True)
     soon.refresh_from_db()
     assert soon.status == Appointment.Status.BOOKED
     assert "call the clinic" in response.content.decode()
 
 
 def test_cancel_asks_first_and_get_changes_nothing(client, appointment):
-    response = client.get(f"{appointment.get_absolute_url()}cancel/")
+    response = client.get(f"{appointment.private_link_path()}cancel/")
 
     assert response.status_code == 200
     assert b"Cancel this appointment?" in response.content
@@ -98,7 +98,7 @@ def test_cancel_asks_first_and_get_changes_nothing(client, appointment):
 def test_reschedule_lists_free_times_and_moves_keeping_the_link(
     client, appointment, mailoutbox, django_capture_on_commit_callbacks
 ):
-    url = f"{appointment.get_absolute_url()}reschedule/?date=2026-12-11"
+    url = f"{appointment.private_link_path()}reschedule/?date=2026-12-11"
     page = client.get(url)
     assert page.status_code == 200
     values = [time.value for time in page.context["times"]]
@@ -119,7 +119,7 @@ def test_reschedule_to_a_taken_time_is_refused(client, appointment):
         therapist=appointment.therapist, service=appointment.service, start=datetime(2026, 12, 11, 9, tzinfo=TORONTO)
     )
 
-    response = client.post(f"{appointment.get_absolute_url()}reschedule/", {"start": "2026-12-11T09:00-05:00"})
+    response = client.post(f"{appointment.private_link_path()}reschedule/", {"start": "2026-12-11T09:00-05:00"})
 
     assert response.status_code == 409
     assert b"just taken" in response.content
@@ -128,18 +128,18 @@ def test_reschedule_to_a_taken_time_is_refused(client, appointment):
 
 
 def test_reschedule_with_garbage_time_is_a_400(client, appointment):
-    response = client.post(f"{appointment.get_absolute_url()}reschedule/", {"start": "tomorrow-ish"})
+    response = client.post(f"{appointment.private_link_path()}reschedule/", {"start": "tomorrow-ish"})
     assert response.status_code == 400
     appointment.refresh_from_db()
     assert appointment.start == datetime(2026, 12, 10, 10, tzinfo=TORONTO)
 
 
 def test_ics_has_the_event_in_utc(client, appointment):
-    body = client.get(f"{appointment.get_absolute_url()}appointment.ics").content.decode()
+    body = client.get(f"{appointment.private_link_path()}appointment.ics").content.decode()
     assert "DTSTART:20261210T150000Z" in body
     assert "Alex Moreau" in body
 
 
 def test_manage_page_query_count(client, appointment, django_assert_max_num_queries):
     with django_assert_max_num_queries(2):
-        assert client.get(appointment.get_absolute_url()).status_code == 200
+        assert client.get(appointment.private_link_path()).status_code == 200

@@ -5,9 +5,12 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.contrib.auth.models import Group
 
 from booking import selectors, services
+from booking.actors import Actor, Via
 from booking.errors import BookingError, SlotTaken
+from booking.lifecycle import Action
 from booking.models import Appointment, Patient, ServiceOption
 from booking.selectors import SlotSearch
 from booking.services import PatientDetails
@@ -36,8 +39,20 @@ def details(email: str = "ana@example.com", name: str = "Ana Silva") -> PatientD
     return PatientDetails(name=name, email=email, phone="416-555-0199")
 
 
+PATIENT = Actor.patient()
+ONLINE = Actor.patient(Via.ONLINE_BOOKING)
+SYSTEM = Actor.system("tests")
+
+
+def as_actor(by_patient: bool) -> Actor:
+    return PATIENT if by_patient else SYSTEM
+
+
 def book(option, therapist, start, now, **kwargs) -> Appointment:
+    """Book as a patient online, or as the staff member given as `actor`."""
     kwargs.setdefault("patient", details())
+    actor = kwargs.pop("actor", None)
+    kwargs["actor"] = ONLINE if actor is None else actor if isinstance(actor, Actor) else Actor.staff(actor)
     return services.appointment_book(option=option, therapist=therapist, start=start, now=now, **kwargs)
 
 
@@ -48,7 +63,10 @@ def offered_starts(option, therapists, day, clinic, now) -> set[datetime]:
 
 @pytest.fixture
 def staff(db):
-    return UserFactory(username="reception")
+    """A receptionist's login."""
+    user = UserFactory(username="reception")
+    user.groups.add(Group.objects.get(name="Receptionist"))
+    return user
 
 
 # --- appointment_book ---------------------------------------------------------------------------
@@ -387,7 +405,7 @@ def this_afternoon_booking(option, therapist, now):
 
 def test_staff_cancel_keeps_the_record_with_who_when_and_why(tuesday_booking, now, staff):
     cancelled = services.appointment_cancel(
-        appointment=tuesday_booking, now=now, actor=staff, reason="  Patient called: flu.  "
+        appointment=tuesday_booking, now=now, actor=Actor.staff(staff), reason="  Patient called: flu.  "
     )
 
     cancelled.refresh_from_db()
@@ -402,7 +420,7 @@ def test_staff_cancel_keeps_the_record_with_who_when_and_why(tuesday_booking, no
 
 def test_patient_cancel_outside_the_window_is_recorded_as_the_patients(tuesday_booking, now):
     cancelled = services.appointment_cancel(
-        appointment=tuesday_booking, now=now, by_patient=True, reason="Feeling better"
+        appointment=tuesday_booking, now=now, actor=PATIENT, reason="Feeling better"
     )
 
     cancelled.refresh_from_db()
@@ -414,7 +432,7 @@ def test_patient_cancel_outside_the_window_is_recorded_as_the_patients(tuesday_b
 
 def test_patient_cannot_cancel_inside_the_cancellation_window(this_afternoon_booking, now):
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_cancel(appointment=this_afternoon_booking, now=now, by_patient=True)
+        services.appointment_cancel(appointment=this_afternoon_booking, now=now, actor=PATIENT)
 
     assert excinfo.value.code == "too_late_to_change"
     this_afternoon_booking.refresh_from_db()
@@ -424,23 +442,23 @@ def test_patient_cannot_cancel_inside_the_cancellation_window(this_afternoon_boo
 
 def test_patient_cannot_cancel_an_appointment_that_has_started(tuesday_booking):
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_cancel(appointment=tuesday_booking, now=at(TUESDAY, 10, 5), by_patient=True)
+        services.appointment_cancel(appointment=tuesday_booking, now=at(TUESDAY, 10, 5), actor=PATIENT)
 
     assert excinfo.value.code == "in_past"
 
 
 def test_staff_may_cancel_inside_the_cancellation_window(this_afternoon_booking, now, staff):
-    cancelled = services.appointment_cancel(appointment=this_afternoon_booking, now=now, actor=staff)
+    cancelled = services.appointment_cancel(appointment=this_afternoon_booking, now=now, actor=Actor.staff(staff))
 
     assert cancelled.status == Appointment.Status.CANCELLED
 
 
 @pytest.mark.parametrize("by_patient", [False, True], ids=["staff", "patient"])
 def test_cancelling_twice_is_refused_as_not_active(tuesday_booking, now, by_patient):
-    services.appointment_cancel(appointment=tuesday_booking, now=now, by_patient=by_patient)
+    services.appointment_cancel(appointment=tuesday_booking, now=now, actor=as_actor(by_patient))
 
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_cancel(appointment=tuesday_booking, now=now, by_patient=by_patient)
+        services.appointment_cancel(appointment=tuesday_booking, now=now, actor=as_actor(by_patient))
 
     assert excinfo.value.code == "not_active"
 
@@ -448,7 +466,7 @@ def test_cancelling_twice_is_refused_as_not_active(tuesday_booking, now, by_pati
 def test_cancelled_slot_becomes_free_again(option, therapist, tuesday_booking, clinic, now):
     assert at(TUESDAY, 10) not in offered_starts(option, [therapist], TUESDAY, clinic, now)
 
-    services.appointment_cancel(appointment=tuesday_booking, now=now, by_patient=True)
+    services.appointment_cancel(appointment=tuesday_booking, now=now, actor=PATIENT)
 
     assert at(TUESDAY, 10) in offered_starts(option, [therapist], TUESDAY, clinic, now)
     rebooked = book(option, therapist, at(TUESDAY, 10), now, patient=details("next@example.com"))
@@ -458,7 +476,7 @@ def test_cancelled_slot_becomes_free_again(option, therapist, tuesday_booking, c
 
 def test_cancel_sends_the_cancellation_notice(tuesday_booking, now, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.appointment_cancel(appointment=tuesday_booking, now=now, by_patient=True)
+        services.appointment_cancel(appointment=tuesday_booking, now=now, actor=PATIENT)
 
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["tuesday@example.com"]
@@ -471,7 +489,7 @@ def test_cancel_sends_the_cancellation_notice(tuesday_booking, now, mailoutbox, 
 def test_patient_moves_to_another_offered_time_keeping_the_link(option, therapist, tuesday_booking, clinic, now):
     token = tuesday_booking.manage_token
 
-    moved = services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, by_patient=True)
+    moved = services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, actor=PATIENT)
 
     moved.refresh_from_db()
     assert moved.pk == tuesday_booking.pk
@@ -489,7 +507,7 @@ def test_patient_moves_to_another_offered_time_keeping_the_link(option, therapis
 
 def test_patient_cannot_move_inside_the_cancellation_window(this_afternoon_booking, now):
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_move(appointment=this_afternoon_booking, start=at(WEDNESDAY, 11), now=now, by_patient=True)
+        services.appointment_move(appointment=this_afternoon_booking, start=at(WEDNESDAY, 11), now=now, actor=PATIENT)
 
     assert excinfo.value.code == "too_late_to_change"
 
@@ -504,7 +522,7 @@ def test_patient_cannot_move_inside_the_cancellation_window(this_afternoon_booki
 )
 def test_patient_can_only_move_to_an_offered_time(tuesday_booking, now, start):
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_move(appointment=tuesday_booking, start=start, now=now, by_patient=True)
+        services.appointment_move(appointment=tuesday_booking, start=start, now=now, actor=PATIENT)
 
     assert excinfo.value.code == "not_available"
     tuesday_booking.refresh_from_db()
@@ -512,14 +530,18 @@ def test_patient_can_only_move_to_an_offered_time(tuesday_booking, now, start):
 
 
 def test_staff_may_move_off_the_grid_inside_working_hours(tuesday_booking, now, staff):
-    moved = services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 10, 5), now=now, actor=staff)
+    moved = services.appointment_move(
+        appointment=tuesday_booking, start=at(WEDNESDAY, 10, 5), now=now, actor=Actor.staff(staff)
+    )
 
     assert moved.start == at(WEDNESDAY, 10, 5)
 
 
 def test_staff_may_not_move_outside_working_hours(tuesday_booking, now, staff):
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 18), now=now, actor=staff)
+        services.appointment_move(
+            appointment=tuesday_booking, start=at(WEDNESDAY, 18), now=now, actor=Actor.staff(staff)
+        )
 
     assert excinfo.value.code == "outside_hours"
 
@@ -529,7 +551,7 @@ def test_move_onto_another_appointment_is_refused_with_slot_taken(option, therap
     other = book(option, therapist, at(TUESDAY, 14), now, patient=details("other@example.com"))
 
     with pytest.raises(SlotTaken) as excinfo:
-        services.appointment_move(appointment=other, start=at(TUESDAY, 10, 30), now=now, by_patient=by_patient)
+        services.appointment_move(appointment=other, start=at(TUESDAY, 10, 30), now=now, actor=as_actor(by_patient))
 
     assert excinfo.value.code == "slot_taken"
     other.refresh_from_db()
@@ -539,7 +561,7 @@ def test_move_onto_another_appointment_is_refused_with_slot_taken(option, therap
 @pytest.mark.parametrize("by_patient", [False, True], ids=["staff", "patient"])
 def test_move_overlapping_its_own_old_time_is_allowed(tuesday_booking, now, by_patient):
     moved = services.appointment_move(
-        appointment=tuesday_booking, start=at(TUESDAY, 10, 30), now=now, by_patient=by_patient
+        appointment=tuesday_booking, start=at(TUESDAY, 10, 30), now=now, actor=as_actor(by_patient)
     )
 
     moved.refresh_from_db()
@@ -548,7 +570,11 @@ def test_move_overlapping_its_own_old_time_is_allowed(tuesday_booking, now, by_p
 
 def test_staff_moves_an_appointment_to_another_therapist(tuesday_booking, second_therapist, now, staff):
     moved = services.appointment_move(
-        appointment=tuesday_booking, start=at(TUESDAY, 10), now=now, therapist=second_therapist, actor=staff
+        appointment=tuesday_booking,
+        start=at(TUESDAY, 10),
+        now=now,
+        therapist=second_therapist,
+        actor=Actor.staff(staff),
     )
 
     moved.refresh_from_db()
@@ -562,7 +588,7 @@ def test_move_to_a_therapist_who_does_not_offer_the_service_is_refused(tuesday_b
 
     with pytest.raises(BookingError) as excinfo:
         services.appointment_move(
-            appointment=tuesday_booking, start=at(TUESDAY, 10), now=now, therapist=outsider, actor=staff
+            appointment=tuesday_booking, start=at(TUESDAY, 10), now=now, therapist=outsider, actor=Actor.staff(staff)
         )
 
     assert excinfo.value.code == "therapist_unavailable"
@@ -570,67 +596,70 @@ def test_move_to_a_therapist_who_does_not_offer_the_service_is_refused(tuesday_b
 
 @pytest.mark.parametrize("by_patient", [False, True], ids=["staff", "patient"])
 def test_cancelled_appointment_cannot_be_moved(tuesday_booking, now, by_patient):
-    services.appointment_cancel(appointment=tuesday_booking, now=now)
+    services.appointment_cancel(appointment=tuesday_booking, now=now, actor=SYSTEM)
 
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, by_patient=by_patient)
+        services.appointment_move(
+            appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, actor=as_actor(by_patient)
+        )
 
     assert excinfo.value.code == "not_active"
 
 
 def test_move_refuses_a_naive_start(tuesday_booking, now):
     with pytest.raises(ValueError, match="aware"):
-        services.appointment_move(appointment=tuesday_booking, start=datetime(2026, 12, 9, 11), now=now)
+        services.appointment_move(appointment=tuesday_booking, start=datetime(2026, 12, 9, 11), now=now, actor=SYSTEM)
 
 
 def test_move_sends_the_reschedule_notice(tuesday_booking, now, mailoutbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, by_patient=True)
+        services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, actor=PATIENT)
 
     assert len(mailoutbox) == 1
     assert "moved" in mailoutbox[0].subject
     assert tuesday_booking.manage_token in mailoutbox[0].body
 
 
-# --- appointment_set_status ---------------------------------------------------------------------
+# --- status changes ----------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "status", [Appointment.Status.CHECKED_IN, Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW]
-)
-def test_set_status_records_check_in_completion_and_no_show(tuesday_booking, now, staff, status):
-    updated = services.appointment_set_status(appointment=tuesday_booking, status=status, now=now, actor=staff)
-
-    updated.refresh_from_db()
-    assert updated.status == status
-    assert updated.cancelled_at is None
-
-
-def test_set_status_to_cancelled_goes_through_cancel(tuesday_booking, now, staff):
-    updated = services.appointment_set_status(
-        appointment=tuesday_booking, status=Appointment.Status.CANCELLED, now=now, actor=staff
+def test_check_in_then_complete_on_the_day(tuesday_booking, staff):
+    desk = Actor.staff(staff)
+    checked_in = services.appointment_change_status(
+        appointment=tuesday_booking, action=Action.CHECK_IN, now=at(TUESDAY, 9, 50), actor=desk
+    )
+    completed = services.appointment_change_status(
+        appointment=checked_in, action=Action.COMPLETE, now=at(TUESDAY, 11), actor=desk
     )
 
-    updated.refresh_from_db()
-    assert updated.status == Appointment.Status.CANCELLED
-    assert updated.cancelled_at == now
-    assert updated.cancelled_by == staff
-    assert updated.cancelled_by_role == Appointment.CancelledBy.STAFF
+    completed.refresh_from_db()
+    assert completed.status == Appointment.Status.COMPLETED
+    assert completed.cancelled_at is None
 
 
-def test_set_status_refuses_an_unknown_status(tuesday_booking, now, staff):
+def test_no_show_once_the_start_has_passed(tuesday_booking, staff):
+    marked = services.appointment_change_status(
+        appointment=tuesday_booking, action=Action.NO_SHOW, now=at(TUESDAY, 10, 15), actor=Actor.staff(staff)
+    )
+
+    marked.refresh_from_db()
+    assert marked.status == Appointment.Status.NO_SHOW
+
+
+def test_change_status_refuses_what_is_not_a_status_change(tuesday_booking, now, staff):
+    with pytest.raises(ValueError, match="not a status change"):
+        services.appointment_change_status(
+            appointment=tuesday_booking, action=Action.CANCEL, now=now, actor=Actor.staff(staff)
+        )
+
+
+def test_status_of_a_cancelled_appointment_is_refused(tuesday_booking, staff):
+    desk = Actor.staff(staff)
+    services.appointment_cancel(appointment=tuesday_booking, now=at(MONDAY, 9), actor=desk)
+
     with pytest.raises(BookingError) as excinfo:
-        services.appointment_set_status(appointment=tuesday_booking, status="vanished", now=now, actor=staff)
-
-    assert excinfo.value.code == "invalid"
-
-
-def test_set_status_of_a_cancelled_appointment_is_refused(tuesday_booking, now, staff):
-    services.appointment_cancel(appointment=tuesday_booking, now=now, actor=staff)
-
-    with pytest.raises(BookingError) as excinfo:
-        services.appointment_set_status(
-            appointment=tuesday_booking, status=Appointment.Status.CHECKED_IN, now=now, actor=staff
+        services.appointment_change_status(
+            appointment=tuesday_booking, action=Action.CHECK_IN, now=at(TUESDAY, 9, 50), actor=desk
         )
 
     assert excinfo.value.code == "not_active"
@@ -685,7 +714,7 @@ def test_move_into_the_repeated_hour_keeps_the_real_session_length(option, night
     appointment = book(option, night_therapist, datetime(2026, 11, 1, 3, 0, tzinfo=TORONTO), now)
 
     moved = services.appointment_move(
-        appointment=appointment, start=datetime(2026, 11, 1, 1, 30, tzinfo=TORONTO), now=now, by_patient=True
+        appointment=appointment, start=datetime(2026, 11, 1, 1, 30, tzinfo=TORONTO), now=now, actor=PATIENT
     )
 
     moved.refresh_from_db()
@@ -701,7 +730,7 @@ def test_option_lookup_by_duration_survives_other_lengths(service, therapist, no
     option = service.options.get(duration_minutes=60)
     appointment = book(option, therapist, at(TUESDAY, 10), now)
 
-    moved = services.appointment_move(appointment=appointment, start=at(WEDNESDAY, 10), now=now, by_patient=True)
+    moved = services.appointment_move(appointment=appointment, start=at(WEDNESDAY, 10), now=now, actor=PATIENT)
 
     assert moved.service == service
     assert moved.blocked_until == at(WEDNESDAY, 11, 15)

@@ -60,7 +60,7 @@ def test_receptionist_opens_appointments_but_not_the_service_add_page(staff_in):
     client = staff_in("Receptionist")
 
     assert client.get(reverse("admin:booking_appointment_changelist")).status_code == 200
-    assert client.get(reverse("admin:booking_appointment_add")).status_code == 200
+    assert client.get(reverse("admin:booking_appointment_add")).status_code == 403  # booked at the front desk
     assert client.get(reverse("admin:booking_patient_add")).status_code == 200
     assert client.get(reverse("admin:booking_service_changelist")).status_code == 200
     assert client.get(reverse("admin:booking_service_add")).status_code == 403

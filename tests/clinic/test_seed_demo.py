@@ -6,7 +6,7 @@ from django.contrib.auth.models import Group
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from booking.models import Appointment, Patient, Service, ServiceOption
+from booking.models import Appointment, AppointmentEvent, Patient, Service, ServiceOption
 from clinic import demo
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, WorkingHours
@@ -96,13 +96,16 @@ def test_seed_demo_gives_each_therapist_a_bio_a_registration_and_their_own_hours
 
 
 @pytest.mark.django_db
-def test_seed_demo_books_upcoming_phone_appointments_by_reception():
+def test_seed_demo_books_upcoming_phone_appointments_recorded_as_the_command():
     seed()
 
     upcoming = Appointment.objects.active().filter(start__gte=timezone.now())
     assert upcoming.count() == 15
     assert set(upcoming.values_list("channel", flat=True)) == {Appointment.Channel.PHONE}
-    assert set(upcoming.values_list("booked_by__username", flat=True)) == {"reception"}
+    assert set(upcoming.values_list("booked_by", flat=True)) == {None}
+    events = AppointmentEvent.objects.filter(appointment__in=upcoming)
+    assert events.count() == 15
+    assert set(events.values_list("kind", "actor_role", "via")) == {("booked", "system", "command")}
     assert Appointment.objects.filter(status=Appointment.Status.COMPLETED, start__lt=timezone.now()).exists()
 
 

@@ -1,0 +1,221 @@
+/*
+ * The front desk calendar: EventCalendar's resource time grid, one column per therapist.
+ *
+ * The feed sends the clinic's wall-clock times without an offset, and EventCalendar shows them as they are,
+ * so the calendar reads the clinic's time whatever the time zone of this computer. Dates handed back by
+ * EventCalendar hold those wall-clock values in their local fields, so they are read with local getters.
+ */
+(function () {
+  "use strict";
+
+  const config = JSON.parse(document.getElementById("calendar-config").textContent);
+  const element = document.getElementById("calendar");
+  const panelElement = document.getElementById("panel");
+  const panelBody = document.getElementById("panel-body");
+  const titleElement = document.getElementById("cal-title");
+  const dateInput = document.getElementById("cal-date");
+  const therapistSelect = document.getElementById("cal-therapist");
+  const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
+
+  const pad = (number) => String(number).padStart(2, "0");
+  const ymd = (date) => `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+  const wallClock = (date) => `${ymd(date)}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
+  const withId = (template, id) => template.replace(/\/0\/(?=[^/]*$)/, `/${id}/`);
+
+  function toast(message, kind) {
+    const container = document.getElementById("toasts");
+    const item = document.createElement("div");
+    item.className = `toast align-items-center text-bg-${kind === "error" ? "danger" : "success"} border-0`;
+    item.setAttribute("role", kind === "error" ? "alert" : "status");
+    const row = document.createElement("div");
+    row.className = "d-flex";
+    const body = document.createElement("div");
+    body.className = "toast-body";
+    body.textContent = message;
+    const close = document.createElement("button");
+    close.type = "button";
+    close.className = "btn-close btn-close-white me-2 m-auto";
+    close.setAttribute("data-bs-dismiss", "toast");
+    close.setAttribute("aria-label", "Close");
+    row.append(body, close);
+    item.append(row);
+    container.append(item);
+    const shown = new bootstrap.Toast(item, { delay: kind === "error" ? 8000 : 4000 });
+    item.addEventListener("hidden.bs.toast", () => item.remove());
+    shown.show();
+  }
+
+  async function getJSON(url) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+    if (!response.ok) {
+      throw new Error(`The calendar could not load (${response.status}). Reload the page to try again.`);
+    }
+    return response.json();
+  }
+
+  const rangeQuery = (info) => `?start=${ymd(info.start)}&end=${ymd(info.end)}`;
+
+  let panel = null;
+  function openPanel(url, title) {
+    panel = panel || new bootstrap.Offcanvas(panelElement);
+    document.getElementById("panel-title").textContent = title;
+    panelBody.innerHTML = '<p class="text-body-secondary">Loading…</p>';
+    panel.show();
+    htmx.ajax("GET", url, { target: "#panel-body", swap: "innerHTML" });
+  }
+
+  function eventNodes(info) {
+    const props = info.event.extendedProps;
+    if (props.kind !== "appointment") {
+      const label = document.createElement("span");
+      label.className = "background-label";
+      label.textContent = props.kind === "time-off" ? info.event.title : "";
+      return { domNodes: [label] };
+    }
+    const time = document.createElement("div");
+    time.className = "appt-time";
+    time.textContent = `${info.timeText}`;
+    const name = document.createElement("div");
+    name.className = "appt-patient";
+    name.textContent = props.patient;
+    const what = document.createElement("div");
+    what.className = "appt-service";
+    what.textContent = `${props.service} · ${props.minutes} min`;
+    const marks = document.createElement("div");
+    marks.className = "appt-marks";
+    const addMark = (text, css) => {
+      const mark = document.createElement("span");
+      mark.className = `appt-mark ${css}`;
+      mark.textContent = text;
+      marks.append(mark);
+    };
+    if (props.status !== "booked") addMark(props.statusLabel, "mark-status");
+    if (props.firstVisit) addMark("First visit", "mark-first");
+    if (props.hasNote) addMark("Note", "mark-note");
+    return { domNodes: [time, name, what, marks] };
+  }
+
+  async function moveAppointment(info) {
+    const therapist = info.newResource ? info.newResource.id : info.event.resourceIds[0];
+    const body = new URLSearchParams({ start: wallClock(info.event.start), therapist: String(therapist) });
+    let response;
+    try {
+      response = await fetch(withId(config.moveUrl, info.event.id), {
+        method: "POST",
+        headers: { Accept: "application/json", "X-CSRFToken": csrfToken },
+        body,
+        credentials: "same-origin",
+      });
+    } catch (error) {
+      info.revert();
+      toast("The move could not be sent: check the connection and try again.", "error");
+      return;
+    }
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      info.revert();
+      toast(answer.error || `The move was refused (${response.status}).`, "error");
+      return;
+    }
+    toast(answer.message, "success");
+    calendar.refetchEvents();
+  }
+
+  const views = { day: "resourceTimeGridDay", week: "resourceTimeGridWeek" };
+
+  const calendar = EventCalendar.create(element, {
+    view: views[config.view] || views.day,
+    date: config.date,
+    timeZone: config.utcOffset,
+    headerToolbar: { start: "", center: "", end: "" },
+    height: "auto",
+    allDaySlot: false,
+    datesAboveResources: true,
+    firstDay: 1,
+    slotMinTime: config.slotMinTime,
+    slotMaxTime: config.slotMaxTime,
+    slotDuration: "00:15:00",
+    slotLabelInterval: "01:00",
+    snapDuration: "00:05:00",
+    slotLabelFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    eventTimeFormat: { hour: "2-digit", minute: "2-digit", hour12: false },
+    dayHeaderFormat: { weekday: "short", day: "numeric", month: "short" },
+    nowIndicator: true,
+    editable: true,
+    eventDurationEditable: false,
+    refetchResourcesOnNavigate: true,
+    resources: (info, success, failure) => {
+      getJSON(config.resourcesUrl + rangeQuery(info))
+        .then((therapists) => {
+          fillTherapistFilter(therapists);
+          const only = therapistSelect.value;
+          success(only ? therapists.filter((therapist) => therapist.id === only) : therapists);
+        })
+        .catch((error) => {
+          toast(error.message, "error");
+          failure(error);
+        });
+    },
+    eventSources: [
+      {
+        events: (info, success, failure) => {
+          getJSON(config.eventsUrl + rangeQuery(info))
+            .then(success)
+            .catch((error) => {
+              toast(error.message, "error");
+              failure(error);
+            });
+        },
+      },
+    ],
+    eventContent: eventNodes,
+    eventClassNames: (info) => info.event.classNames,
+    eventClick: (info) => {
+      if (info.event.extendedProps.kind === "appointment") {
+        openPanel(withId(config.appointmentUrl, info.event.id), info.event.extendedProps.patient);
+      }
+    },
+    dateClick: (info) => {
+      if (config.bookUrl && info.resource) {
+        const query = new URLSearchParams({ therapist: info.resource.id, start: wallClock(info.date) });
+        openPanel(`${config.bookUrl}?${query}`, "New booking");
+      }
+    },
+    eventDrop: moveAppointment,
+    datesSet: (info) => {
+      titleElement.textContent = info.view.title;
+      dateInput.value = ymd(calendar ? calendar.getOption("date") : info.start);
+      const query = new URLSearchParams({ date: dateInput.value, view: currentView() });
+      history.replaceState(null, "", `?${query}`);
+      for (const button of document.querySelectorAll("[data-view]")) {
+        button.setAttribute("aria-pressed", String(button.dataset.view === currentView()));
+      }
+    },
+  });
+
+  function currentView() {
+    return calendar && calendar.getOption("view") === views.week ? "week" : "day";
+  }
+
+  function fillTherapistFilter(therapists) {
+    const chosen = therapistSelect.value;
+    therapistSelect.replaceChildren(new Option("All therapists", ""));
+    for (const therapist of therapists) {
+      therapistSelect.append(new Option(therapist.title, therapist.id, false, therapist.id === chosen));
+    }
+  }
+
+  document.querySelector("[data-cal=prev]").addEventListener("click", () => calendar.prev());
+  document.querySelector("[data-cal=next]").addEventListener("click", () => calendar.next());
+  document.querySelector("[data-cal=today]").addEventListener("click", () => calendar.setOption("date", config.today));
+  dateInput.addEventListener("change", () => {
+    if (dateInput.value) calendar.setOption("date", dateInput.value);
+  });
+  for (const button of document.querySelectorAll("[data-view]")) {
+    button.addEventListener("click", () => calendar.setOption("view", views[button.dataset.view]));
+  }
+  therapistSelect.addEventListener("change", () => calendar.refetchResources());
+  document.body.addEventListener("calendar-changed", () => calendar.refetchEvents());
+  window.frontdeskCalendar = calendar;
+  window.frontdeskOpenPanel = openPanel;
+})();

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
+from phonenumber_field.formfields import PhoneNumberField
 
 from booking import selectors
 from booking.models import ServiceOption
@@ -16,9 +17,6 @@ from therapists.models import Therapist
 
 ANY_THERAPIST = "any"
 
-phone_validator = RegexValidator(
-    r"^\+?[0-9 ()./-]{7,25}$", "Enter a phone number of digits, spaces and dashes, e.g. 416-555-0134."
-)
 name_validator = RegexValidator(r"^[^<>{}\[\]\\/@#$%^*=|~`]+$", "Enter your name without symbols.")
 
 
@@ -158,8 +156,10 @@ class PatientDetailsForm(forms.Form):
         help_text="We send your confirmation and private link here.",
         widget=forms.EmailInput({"autocomplete": "email"}),
     )
-    phone = forms.CharField(
-        max_length=25, validators=[phone_validator], widget=forms.TextInput({"autocomplete": "tel", "type": "tel"})
+    phone = PhoneNumberField(
+        max_length=25,
+        widget=forms.TextInput({"autocomplete": "tel", "type": "tel"}),
+        error_messages={"invalid": "Enter a phone number we can reach you at, e.g. 416-555-0134."},
     )
     date_of_birth = forms.DateField(
         required=False,

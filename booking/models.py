@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
+from phonenumber_field.modelfields import PhoneNumberField
 
 
 def new_manage_token() -> str:
@@ -79,7 +80,7 @@ class ServiceOption(models.Model):
 class Patient(models.Model):
     name = models.CharField(max_length=120)
     email = models.EmailField(db_index=True)
-    phone = models.CharField(max_length=40)
+    phone = PhoneNumberField(help_text="Any usual format; stored as +14165550108.")
     date_of_birth = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 

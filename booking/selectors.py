@@ -10,7 +10,7 @@ from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, Que
 
 from booking import availability
 from booking.availability import Interval, Rules, Slot
-from booking.models import Appointment, AppointmentEvent, Service, ServiceOption
+from booking.models import Appointment, AppointmentEvent, Patient, Service, ServiceOption
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, WorkingHours
 
@@ -274,3 +274,31 @@ def calendar_hours() -> tuple[time, time]:
     """The earliest start and latest end of any active therapist's hours: the span the calendar shows."""
     span = WorkingHours.objects.filter(therapist__active=True).aggregate(first=Min("start"), last=Max("end"))
     return span["first"] or time(9), span["last"] or time(17)
+
+
+SEARCH_LIMIT = 20
+
+
+def _digits(text: str) -> str:
+    return "".join(character for character in text if character.isdigit())
+
+
+def patient_search(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
+    """Patients whose name or email holds every word of `query`; a query without letters is a phone number.
+
+    Phones are stored in E.164, so 416-555-0108, (416) 555-0108 and 4165550108 all find +14165550108.
+    One query; a query shorter than two characters (or three digits) finds nobody.
+    """
+    query = " ".join(query.split())[:100]
+    if len(query) < 2:
+        return []
+    if not any(character.isalpha() for character in query):
+        digits = _digits(query)
+        if len(digits) < 3:
+            return []
+        matches = Q(phone__contains=digits)
+    else:
+        matches = Q()
+        for word in query.split(" "):
+            matches &= Q(name__icontains=word) | Q(email__icontains=word)
+    return list(Patient.objects.filter(matches).order_by("name", "pk")[:limit])

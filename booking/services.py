@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from phonenumber_field.phonenumber import PhoneNumber
 
 from booking import availability, history, lifecycle, notifications, selectors
 from booking.actors import Actor, Role
@@ -31,7 +32,7 @@ Kind = AppointmentEvent.Kind
 class PatientDetails:
     name: str
     email: str
-    phone: str
+    phone: str | PhoneNumber
     date_of_birth: date | None = None
 
 
@@ -51,12 +52,32 @@ def _patient_for(details: PatientDetails) -> Patient:
     name = " ".join(details.name.split())
     patient = Patient.objects.filter(email__iexact=email, name__iexact=name).order_by("pk").first()
     if patient is None:
-        patient = Patient(name=name, email=email, phone=details.phone.strip(), date_of_birth=details.date_of_birth)
-        try:
-            patient.full_clean()
-        except ValidationError as error:
-            raise BookingError("invalid", "; ".join(error.messages)) from error
+        patient = _new_patient(details)
         patient.save()
+    return patient
+
+
+def _new_patient(details: PatientDetails) -> Patient:
+    phone = details.phone.strip() if isinstance(details.phone, str) else details.phone
+    patient = Patient(
+        name=" ".join(details.name.split()),
+        email=details.email.strip(),
+        phone=phone,
+        date_of_birth=details.date_of_birth,
+    )
+    try:
+        patient.full_clean()
+    except ValidationError as error:
+        raise BookingError("invalid", "; ".join(error.messages)) from error
+    return patient
+
+
+def patient_create(*, details: PatientDetails, actor: Actor) -> Patient:
+    """Add a patient record from the front desk (a phone-in or walk-in patient new to the clinic)."""
+    if actor.role not in (Role.FRONT_DESK, Role.SYSTEM):
+        raise BookingError("not_allowed")
+    patient = _new_patient(details)
+    patient.save()
     return patient
 
 

@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "crispy_forms",
     "crispy_bootstrap5",
     "django_htmx",
+    "phonenumber_field",
     "clinic",
     "therapists",
     "booking",
@@ -146,6 +147,11 @@ STORAGES = {
 # In development, serve static files straight from the app and npm folders.
 WHITENOISE_USE_FINDERS = DEBUG
 WHITENOISE_AUTOREFRESH = DEBUG
+
+# Phone numbers are stored in E.164 (+14165550108) and shown the way people in the clinic's country write them.
+PHONENUMBER_DEFAULT_REGION = os.environ.get("CLINIC_PHONE_REGION", "CA")
+PHONENUMBER_DB_FORMAT = "E164"
+PHONENUMBER_DEFAULT_FORMAT = "NATIONAL"
 
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"

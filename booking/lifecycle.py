@@ -72,7 +72,7 @@ UNDO_TO: dict[str, str] = {
 }
 STATUS_ACTIONS = (Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW)
 
-_DONE = {
+DONE = {
     Action.CHECK_IN: "checked in",
     Action.COMPLETE: "marked completed",
     Action.NO_SHOW: "marked as a no-show",
@@ -138,7 +138,7 @@ def _wrong_status(action: Action, status: str) -> BookingError:
     if action == Action.COMPLETE and status == Status.BOOKED:
         return BookingError("wrong_status", "Check the patient in before marking the session completed.")
     label = Status(status).label.lower()
-    return BookingError("wrong_status", f"This appointment is {label}, so it cannot be {_DONE[action]}.")
+    return BookingError("wrong_status", f"This appointment is {label}, so it cannot be {DONE[action]}.")
 
 
 def refusal(

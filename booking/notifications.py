@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.mail import EmailMessage
 from django.template.loader import render_to_string
 from django.urls import reverse
+from icalendar import Calendar
 
 from booking.ics import appointment_calendar
 from booking.models import Appointment
@@ -60,3 +61,52 @@ def send_reschedule_notice(appointment_id: int) -> None:
 
 def send_cancellation_notice(appointment_id: int) -> None:
     _send(appointment_id, "booking/email/cancelled.txt", "Your appointment is cancelled")
+
+
+def send_series_confirmation(appointment_ids: list[int]) -> None:
+    """One email for a treatment plan booked at once: every session with its own private link, one calendar file."""
+    appointments = list(
+        Appointment.objects.select_related("patient", "therapist", "service")
+        .filter(pk__in=appointment_ids)
+        .order_by("start", "pk")
+    )
+    if not appointments:
+        return
+    clinic = ClinicSettings.load()
+    sessions = [
+        {
+            "appointment": appointment,
+            "local_start": appointment.start.astimezone(clinic.tz),
+            "local_end": appointment.end.astimezone(clinic.tz),
+            "manage_url": site_url(appointment.private_link_path()),
+        }
+        for appointment in appointments
+    ]
+    patient = appointments[0].patient
+    context = {"patient": patient, "sessions": sessions, "clinic": clinic, "book_url": site_url(reverse("book"))}
+    message = EmailMessage(
+        subject=f"Your {len(sessions)} appointments are booked – {clinic.name}",
+        body=render_to_string("booking/email/series_confirmation.txt", context),
+        to=[patient.email],
+        reply_to=[clinic.email] if clinic.email else None,
+    )
+    files = [
+        Calendar.from_ical(
+            appointment_calendar(
+                session["appointment"],
+                clinic_name=clinic.name,
+                address=clinic.address,
+                manage_url=session["manage_url"],
+            )
+        )
+        for session in sessions
+    ]
+    calendar = files[0]
+    for other in files[1:]:
+        for event in other.walk("VEVENT"):
+            calendar.add_component(event)
+    message.attach("appointments.ics", calendar.to_ical(), "text/calendar")
+    try:
+        message.send()
+    except OSError:
+        logger.exception("Could not send the series confirmation for appointments %s", appointment_ids)

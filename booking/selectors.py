@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
 
-from booking import availability
+from booking import availability, coverage, series
 from booking.availability import Interval, Rules, Slot
 from booking.models import Appointment, AppointmentEvent, Patient, Service, ServiceOption
 from clinic.models import ClinicSettings
@@ -167,6 +167,93 @@ def staff_free_slots(
     return availability.free_slots_for_many(found, staff_search_rules(option, clinic, now))
 
 
+def bookable_options() -> list[ServiceOption]:
+    """Every active length of every active service, with its service, in the services' order: one query."""
+    return list(
+        ServiceOption.objects.select_related("service")
+        .filter(active=True, service__active=True)
+        .order_by("service__order", "service__name", "duration_minutes")
+    )
+
+
+def calendars_on_days(
+    therapists: Sequence[Therapist], days: Collection[date], clinic: ClinicSettings
+) -> dict[Therapist, tuple[list[Interval], list[Interval]]]:
+    """Like `calendars`, for scattered local days (the weeks of a repeat booking): two queries whatever the days."""
+    tz = clinic.tz
+    ids = [therapist.pk for therapist in therapists]
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and day - runs[-1][1] <= timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    if not ids or not runs:
+        return {therapist: ([], []) for therapist in therapists}
+    weekly: dict[int, dict[int, list]] = {pk: {} for pk in ids}
+    for therapist_id, weekday, opens, closes in WorkingHours.objects.filter(therapist_id__in=ids).values_list(
+        "therapist_id", "weekday", "start", "end"
+    ):
+        weekly[therapist_id].setdefault(weekday, []).append((opens, closes))
+    near_time_off, near_appointments = Q(), Q()
+    for first, last in runs:
+        # A day of margin each side, as in `calendars`.
+        range_start = availability.local_midnight(first - timedelta(days=1), tz)
+        range_end = availability.local_midnight(last + timedelta(days=2), tz)
+        near_time_off |= Q(start__lt=range_end, end__gt=range_start)
+        near_appointments |= Q(start__lt=range_end, blocked_until__gt=range_start)
+    busy_rows = (
+        TimeOff.objects.filter(near_time_off, therapist_id__in=ids)
+        .order_by()
+        .values_list("therapist_id", "start", "end")
+        .union(
+            Appointment.objects.active()
+            .filter(near_appointments, therapist_id__in=ids)
+            .order_by()
+            .values_list("therapist_id", "start", "blocked_until"),
+            all=True,
+        )
+    )
+    busy: dict[int, list[Interval]] = {pk: [] for pk in ids}
+    for therapist_id, start, end in busy_rows:
+        busy[therapist_id].append(Interval(start, end))
+    return {
+        therapist: (
+            [
+                interval
+                for first, last in runs
+                for interval in availability.working_intervals(weekly[therapist.pk], first, last, tz)
+            ],
+            busy[therapist.pk],
+        )
+        for therapist in therapists
+    }
+
+
+def series_plan(
+    option: ServiceOption,
+    therapist: Therapist | None,
+    starts: Sequence[datetime],
+    clinic: ClinicSettings,
+    now: datetime,
+) -> list[series.Session]:
+    """Each session of a repeat booking checked on its own with the front desk's rules; those that do not
+    fit come with their nearest free alternatives. At most five queries, whatever the number of sessions."""
+    therapists = therapists_for(option.service)
+    if therapist is not None and therapist not in therapists:
+        return [
+            series.Session(number, start, None, reason=series.CLOSED) for number, start in enumerate(starts, start=1)
+        ]
+    rules = staff_search_rules(option, clinic, now)
+    tz = clinic.tz
+    found = calendars_on_days(therapists, {start.astimezone(tz).date() for start in starts}, clinic)
+    sessions = series.check(starts, found, rules, therapist=therapist)
+    if all(session.fits for session in sessions):
+        return sessions
+    around = calendars_on_days(therapists, series.days_around(sessions, tz), clinic)
+    return series.with_alternatives(sessions, around, rules, therapist=therapist)
+
+
 def option_for(appointment: Appointment) -> ServiceOption | None:
     """The service length an appointment was booked with (active or not), with its service."""
     return (
@@ -302,3 +389,148 @@ def patient_search(query: str, *, limit: int = SEARCH_LIMIT) -> list[Patient]:
         for word in query.split(" "):
             matches &= Q(name__icontains=word) | Q(email__icontains=word)
     return list(Patient.objects.filter(matches).order_by("name", "pk")[:limit])
+
+
+# --- the front desk's patient pages ---------------------------------------------------------------
+
+
+def recent_patients() -> QuerySet[Patient]:
+    """Every patient, the most recently added first: the directory before anything is typed."""
+    return Patient.objects.order_by("-created_at", "-pk")
+
+
+@dataclass(frozen=True)
+class UpcomingVisits:
+    count: int
+    next_start: datetime | None
+
+
+def upcoming_by_patient(patient_ids: Sequence[int], now: datetime) -> dict[int, UpcomingVisits]:
+    """How many booked or checked-in appointments each patient has from `now`, and the next one's start: one query."""
+    rows = (
+        Appointment.objects.filter(
+            patient_id__in=list(patient_ids),
+            status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+            start__gte=now,
+        )
+        .order_by()
+        .values("patient_id")
+        .annotate(count=Count("pk"), next_start=Min("start"))
+    )
+    found = {row["patient_id"]: UpcomingVisits(row["count"], row["next_start"]) for row in rows}
+    return {pk: found.get(pk, UpcomingVisits(0, None)) for pk in patient_ids}
+
+
+@dataclass(frozen=True)
+class PatientAppointments:
+    upcoming: list[Appointment]
+    past: list[Appointment]
+
+
+def patient_appointments(patient_id: int, now: datetime) -> PatientAppointments:
+    """A patient's appointments with therapist and service: upcoming soonest first, past latest first; one query."""
+    rows = list(
+        Appointment.objects.filter(patient_id=patient_id).select_related("therapist", "service").order_by("start", "pk")
+    )
+    return PatientAppointments(
+        upcoming=[row for row in rows if row.start >= now],
+        past=[row for row in reversed(rows) if row.start < now],
+    )
+
+
+def possible_duplicates(patient: Patient, *, limit: int = 10) -> list[Patient]:
+    """Other records with the same name, email or phone as `patient`: likely the same person, in one query."""
+    same = Q(name__iexact=patient.name) | Q(email__iexact=patient.email)
+    if patient.phone:
+        same |= Q(phone=patient.phone)
+    return list(Patient.objects.filter(same).exclude(pk=patient.pk).order_by("name", "pk")[:limit])
+
+
+def stranded_appointments(
+    therapist: Therapist,
+    *,
+    now: datetime,
+    clinic: ClinicSettings,
+    weekly: Mapping[int, Sequence[tuple[time, time]]] | None = None,
+    add_time_off: Sequence[tuple[datetime, datetime]] = (),
+    active: bool | None = None,
+) -> list[Appointment]:
+    """The upcoming booked or checked-in appointments that a change to `therapist`'s time would strand.
+
+    The change: `weekly`, all of the new weekly hours (None: unchanged); `add_time_off`, new or changed
+    time off; `active`, the new active flag (None: unchanged). An appointment is stranded when it is
+    inside working time and outside time off now, and would not be after the change (booking.coverage).
+    Time off taken away needs no mention: it strands nothing, and what lay inside it was not covered before.
+    In at most three queries: the appointments (with patient and service), the hours, the time off.
+    """
+    if any(moment.tzinfo is None for pair in add_time_off for moment in pair):
+        raise ValueError("time off must be given as aware datetimes")
+    live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]
+    upcoming = Appointment.objects.filter(therapist_id=therapist.pk, status__in=live, start__gte=now)
+    if weekly is None and active is not False:
+        # Only time off changes: nothing outside the added intervals can be stranded.
+        if not add_time_off:
+            return []
+        near = Q()
+        for start, end in add_time_off:
+            near |= Q(start__lt=end, end__gt=start)
+        upcoming = upcoming.filter(near)
+    found = list(upcoming.select_related("patient", "service", "therapist").order_by("start", "pk"))
+    if not found:
+        return []
+    first, last = found[0].start, max(appointment.end for appointment in found)
+    current: dict[int, list[tuple[time, time]]] = {}
+    for weekday, opens, closes in WorkingHours.objects.filter(therapist_id=therapist.pk).values_list(
+        "weekday", "start", "end"
+    ):
+        current.setdefault(weekday, []).append((opens, closes))
+    existing = list(
+        TimeOff.objects.filter(therapist_id=therapist.pk, start__lt=last, end__gt=first).values_list("start", "end")
+    )
+    # The stored flag, read with the appointments: the `therapist` given may already carry the proposed one.
+    stored_active = found[0].therapist.active
+    before = coverage.Schedule(current, [Interval(start, end) for start, end in existing], stored_active)
+    after = coverage.Schedule(
+        current if weekly is None else weekly,
+        [Interval(start, end) for start, end in [*existing, *add_time_off]],
+        stored_active if active is None else active,
+    )
+    sessions = {appointment.pk: Interval(appointment.start, appointment.end) for appointment in found}
+    by_pk = {appointment.pk: appointment for appointment in found}
+    return [by_pk[pk] for pk in coverage.newly_stranded(sessions, before, after, clinic.tz)]
+
+
+@dataclass(frozen=True)
+class TimeOffEntry:
+    """One current or upcoming time off, with the live appointments still booked inside it."""
+
+    time_off: TimeOff
+    booked: list[Appointment]
+
+
+def upcoming_time_off(now: datetime, *, limit: int = 200) -> list[TimeOffEntry]:
+    """Every therapist's current and upcoming time off, soonest first, in two queries."""
+    entries = list(
+        TimeOff.objects.filter(end__gt=now)
+        .select_related("therapist")
+        .order_by("start", "therapist__order", "pk")[:limit]
+    )
+    if not entries:
+        return []
+    live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]
+    appointments = Appointment.objects.filter(
+        therapist_id__in={entry.therapist_id for entry in entries},
+        status__in=live,
+        end__gt=now,
+        start__lt=max(entry.end for entry in entries),
+    ).select_related("patient", "service")
+    by_therapist: dict[int, list[Appointment]] = {}
+    for appointment in appointments.order_by("start", "pk"):
+        by_therapist.setdefault(appointment.therapist_id, []).append(appointment)
+    return [
+        TimeOffEntry(
+            entry,
+            [a for a in by_therapist.get(entry.therapist_id, []) if a.start < entry.end and a.end > entry.start],
+        )
+        for entry in entries
+    ]

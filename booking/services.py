@@ -9,6 +9,7 @@ IntegrityError becomes SlotTaken. A refusal is a BookingError with a code.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -16,7 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
-from booking import availability, history, lifecycle, notifications, selectors
+from booking import availability, history, lifecycle, notifications, selectors, series
 from booking.actors import Actor, Role
 from booking.errors import BookingError, SlotTaken
 from booking.lifecycle import Action
@@ -185,26 +186,147 @@ def appointment_book(
             existing = Appointment.objects.filter(request_key=request_key).first()
             if existing is not None:
                 return existing
-        chosen = _free_therapist_at(
-            therapists=locked, option=option, start=start, clinic=clinic, now=now, staff=actor.is_staff_side
-        )
-        if not isinstance(patient, Patient):
-            patient = _patient_for(patient)
-        appointment = _new_appointment(
-            patient=patient,
-            therapist=chosen,
+        appointment = _book_locked(
+            therapists=locked,
             option=option,
             start=start,
-            channel=_booking_channel(actor, channel),
-            booked_by=actor.user,
-            request_key=request_key or None,
+            patient=patient,
+            clinic=clinic,
+            now=now,
+            actor=actor,
+            channel=channel,
+            request_key=request_key,
             note=note,
         )
-        _save(appointment)
-        _record_booked(appointment, actor, now)
         if notify:
             transaction.on_commit(lambda: notifications.send_booking_confirmation(appointment.pk))
     return appointment
+
+
+def _book_locked(
+    *,
+    therapists: list[Therapist],
+    option: ServiceOption,
+    start: datetime,
+    patient: PatientDetails | Patient,
+    clinic: ClinicSettings,
+    now: datetime,
+    actor: Actor,
+    channel: str | None,
+    request_key: str | None,
+    note: str,
+) -> Appointment:
+    """Book one session inside an open write transaction, `therapists` (the candidates) already locked.
+
+    Re-checks the time with the engine on fresh rows, saves, and writes the history entry;
+    the caller queues the email once its transaction is sure to commit.
+    """
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("A booking is written inside write_transaction(), with its therapists locked.")
+    chosen = _free_therapist_at(
+        therapists=therapists, option=option, start=start, clinic=clinic, now=now, staff=actor.is_staff_side
+    )
+    if not isinstance(patient, Patient):
+        patient = _patient_for(patient)
+    appointment = _new_appointment(
+        patient=patient,
+        therapist=chosen,
+        option=option,
+        start=start,
+        channel=_booking_channel(actor, channel),
+        booked_by=actor.user,
+        request_key=request_key or None,
+        note=note,
+    )
+    _save(appointment)
+    _record_booked(appointment, actor, now)
+    return appointment
+
+
+# Refusals about a session's time, which a series names the session for; others (bad details) speak for themselves.
+_TIME_REFUSALS = ("slot_taken", "outside_hours", "not_available")
+
+
+def _session_refusal(error: BookingError, number: int, start: datetime, clinic: ClinicSettings) -> BookingError:
+    if error.code not in _TIME_REFUSALS:
+        return error
+    text = f"Session {number}, {start.astimezone(clinic.tz):%a %-d %b %Y %H:%M}: {error.message}"
+    return SlotTaken(text) if isinstance(error, SlotTaken) else BookingError(error.code, text)
+
+
+def appointment_book_series(
+    *,
+    option: ServiceOption,
+    therapist: Therapist | None,
+    starts: Sequence[datetime],
+    patient: PatientDetails | Patient,
+    now: datetime,
+    actor: Actor,
+    channel: str | None = None,
+    note: str = "",
+    notify: bool = True,
+    therapists: Sequence[Therapist | None] | None = None,
+    request_key: str | None = None,
+) -> list[Appointment]:
+    """Book several sessions for one patient (a treatment plan) in one transaction: all of them, or none.
+
+    Front desk and system only. Each start is checked on its own, as `appointment_book`
+    checks one with staff rules. `therapists`, when given, says who takes each session
+    (None there: `therapist`; both None: the first free who gives the service). The first
+    refusal rolls every session back and is raised naming the session. One email lists
+    all the sessions. A repeated `request_key` returns the sessions it already booked.
+    """
+    if not starts:
+        raise ValueError("a series needs at least one start")
+    if therapists is not None and len(therapists) != len(starts):
+        raise ValueError("therapists must name one therapist (or None) per start")
+    if now.tzinfo is None or any(start.tzinfo is None for start in starts):
+        raise ValueError("starts and now must be aware datetimes")
+    if request_key is not None and len(request_key) > 60:
+        raise ValueError("request_key is at most 60 characters")
+    if actor.role not in (Role.FRONT_DESK, Role.SYSTEM):
+        raise BookingError("not_allowed")
+    if len(starts) > series.MAX_SESSIONS:
+        raise BookingError("invalid", f"Book at most {series.MAX_SESSIONS} sessions at once.")
+    wanted = [
+        (start.astimezone(UTC), who or therapist)
+        for start, who in zip(starts, therapists or [None] * len(starts), strict=True)
+    ]
+    keys: list[str | None] = [None] * len(starts)
+    if request_key:
+        keys = [f"{request_key}:{number}" for number in range(1, len(starts) + 1)]
+    with write_transaction():
+        clinic = ClinicSettings.load()
+        _check_option(option)
+        candidates = {who: _candidates(option, who) for who in {who for _, who in wanted}}
+        locked = {t.pk: t for t in _lock_therapists(sorted({pk for ids in candidates.values() for pk in ids}))}
+        if request_key:
+            existing = list(Appointment.objects.filter(request_key__in=keys).order_by("start", "pk"))
+            if existing:
+                return existing
+        booked: list[Appointment] = []
+        for number, ((start, who), key) in enumerate(zip(wanted, keys, strict=True), start=1):
+            try:
+                appointment = _book_locked(
+                    therapists=[locked[pk] for pk in candidates[who]],
+                    option=option,
+                    start=start,
+                    patient=patient,
+                    clinic=clinic,
+                    now=now,
+                    actor=actor,
+                    channel=channel,
+                    request_key=key,
+                    note=note,
+                )
+            except BookingError as error:
+                raise _session_refusal(error, number, start, clinic) from error
+            patient = appointment.patient
+            booked.append(appointment)
+        if notify:
+            ids = [appointment.pk for appointment in booked]
+            transaction.on_commit(lambda: notifications.send_series_confirmation(ids))
+    return booked
 
 
 def _new_appointment(
@@ -443,3 +565,65 @@ def appointment_set_staff_note(*, appointment: Appointment, note: str, now: date
         current.save(update_fields=["staff_note", "updated_at"])
         history.record(current, Kind.NOTE, actor, now)
     return current
+
+
+# --- patient records (front desk) ---------------------------------------------------------------
+
+_FRONT_DESK_ROLES = (Role.FRONT_DESK, Role.SYSTEM)
+
+
+def patient_update(*, patient: Patient, details: PatientDetails, actor: Actor) -> Patient:
+    """Replace a patient's contact details (name, email, phone, date of birth) from the front desk.
+
+    The row is locked and re-read, so an edit cannot bring back a record merged away meanwhile.
+    The phone is stored in E.164 whatever format it was typed in.
+    """
+    if actor.role not in _FRONT_DESK_ROLES:
+        raise BookingError("not_allowed")
+    fresh = _new_patient(details)
+    with write_transaction():
+        found = lock(Patient.objects.filter(pk=patient.pk))
+        if not found:
+            raise BookingError("invalid", "This patient record no longer exists; it may have been merged.")
+        [current] = found
+        fields = ["name", "email", "phone", "date_of_birth"]
+        for field in fields:
+            setattr(current, field, getattr(fresh, field))
+        current.save(update_fields=fields)
+    return current
+
+
+def patient_merge(*, keep: Patient, duplicate: Patient, now: datetime, actor: Actor) -> Patient:
+    """Fold `duplicate` (a second record of the same person) into `keep`, and delete it.
+
+    Every appointment of the duplicate moves to the kept record, each with a history
+    entry; the kept record's empty fields are filled from the duplicate's. Deleting the
+    duplicate is safe because nothing refers to it any more: the only reference to a
+    patient is Appointment.patient, and all of those were just moved. Should a new kind
+    of record point at patients one day, the delete must take nothing else with it: if
+    it would, the merge stops and the whole transaction rolls back.
+    """
+    if actor.role not in _FRONT_DESK_ROLES:
+        raise BookingError("not_allowed")
+    if keep.pk == duplicate.pk:
+        raise BookingError("invalid", "A patient record cannot be merged into itself.")
+    with write_transaction():
+        # Both rows in primary key order, so two merges of the same pair never wait on each other in a cycle.
+        locked = {p.pk: p for p in lock(Patient.objects.filter(pk__in=[keep.pk, duplicate.pk]).order_by("pk"))}
+        if len(locked) != 2:
+            raise BookingError("invalid", "One of these records no longer exists; it may have been merged already.")
+        kept, gone = locked[keep.pk], locked[duplicate.pk]
+        moving = lock(Appointment.objects.filter(patient=gone).order_by("pk"))
+        for appointment in moving:
+            history.record(appointment, Kind.PATIENT_MERGED, actor, now, patient=[gone.name, kept.name])
+        Appointment.objects.filter(pk__in=[a.pk for a in moving]).update(patient=kept, updated_at=now)
+        filled = [field for field in ("date_of_birth", "email", "phone") if not getattr(kept, field)]
+        filled = [field for field in filled if getattr(gone, field)]
+        for field in filled:
+            setattr(kept, field, getattr(gone, field))
+        if filled:
+            kept.save(update_fields=filled)
+        _, deleted = gone.delete()
+        if set(deleted) != {Patient._meta.label}:
+            raise RuntimeError(f"Merging would also delete {deleted}; nothing was changed.")
+    return kept

@@ -22,6 +22,7 @@ class StaffCancelForm(forms.Form):
         max_length=500,
         widget=forms.Textarea({"rows": 2}),
         help_text="Kept with the appointment, e.g. “Called: flu”.",
+        error_messages={"required": "Say why it is cancelled."},
     )
 
     def clean_reason(self) -> str:

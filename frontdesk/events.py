@@ -41,6 +41,7 @@ def appointment_event(appointment: Appointment, tz: tzinfo) -> Event:
             "status": appointment.status,
             "statusLabel": appointment.get_status_display(),
             "patient": appointment.patient.name,
+            "therapist": appointment.therapist.name,
             "service": appointment.service.name,
             "minutes": appointment.duration_minutes,
             "firstVisit": first_visit,

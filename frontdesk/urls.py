@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontdesk.views import appointments, calendar
+from frontdesk.views import appointments, booking, calendar, day_sheet, patients, time_off
 
 app_name = "frontdesk"
 
@@ -14,4 +14,14 @@ urlpatterns = [
     path("appointments/<int:pk>/cancel/", appointments.appointment_cancel, name="appointment_cancel"),
     path("appointments/<int:pk>/note/", appointments.appointment_note, name="appointment_note"),
     path("appointments/<int:pk>/move/", appointments.appointment_move, name="appointment_move"),
+    path("book/", booking.book, name="book"),
+    path("book/patients/", booking.book_patients, name="book_patients"),
+    path("book/next-free/", booking.next_free, name="next_free"),
+    path("patients/", patients.patient_directory, name="patients"),
+    path("patients/search.json", patients.patient_search_json, name="patient_search"),
+    path("patients/<int:pk>/", patients.patient_detail, name="patient"),
+    path("patients/<int:pk>/merge/", patients.patient_merge, name="patient_merge"),
+    path("time-off/", time_off.time_off_page, name="time_off"),
+    path("time-off/<int:pk>/remove/", time_off.time_off_remove, name="time_off_remove"),
+    path("day-sheet/", day_sheet.day_sheet, name="day_sheet"),
 ]

@@ -111,3 +111,46 @@ def therapist(service):
 @pytest.fixture
 def second_therapist(service):
     return weekday_therapist(service, "sam-okafor", "Sam Okafor", order=1)
+
+
+def ensure_roles() -> None:
+    """The roles the data migration made; a transactional test's flush empties the groups table, so remake them."""
+    import importlib
+
+    from django.contrib.auth.models import Group, Permission
+
+    roles = importlib.import_module("clinic.migrations.0002_roles").ROLES
+    for role, grants in roles.items():
+        group, created = Group.objects.get_or_create(name=role)
+        if created:
+            for model_label, actions in grants.items():
+                app_label, model = model_label.split(".")
+                group.permissions.add(
+                    *Permission.objects.filter(
+                        content_type__app_label=app_label, codename__in=[f"{action}_{model}" for action in actions]
+                    )
+                )
+
+
+def staff_user(username: str, group: str):
+    """A staff login in one of the roles the data migration creates."""
+    from django.contrib.auth.models import Group
+
+    from tests.factories import UserFactory
+
+    ensure_roles()
+    user = UserFactory(username=username)
+    user.groups.add(Group.objects.get(name=group))
+    return user
+
+
+@pytest.fixture
+def receptionist(db):
+    return staff_user("rosa", "Receptionist")
+
+
+@pytest.fixture
+def desk_client(client, receptionist):
+    """A test client logged in as a receptionist."""
+    client.force_login(receptionist)
+    return client

@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 
-from booking import history, selectors, services
+from booking import history, lifecycle, selectors, services
 from booking.errors import BookingError
 from booking.lifecycle import STATUS_ACTIONS, Action
 from booking.models import Appointment
@@ -83,6 +83,7 @@ def _panel_context(request: HttpRequest, appointment: Appointment, **forms) -> d
         "note_form": forms.get("note_form") or StaffNoteForm(initial={"staff_note": appointment.staff_note}),
         "error": forms.get("error"),
         "calendar_url": reverse("frontdesk:calendar") + f"?date={local_start.date().isoformat()}",
+        "patient_url": reverse("frontdesk:patient", args=[appointment.patient_id]),
     }
 
 
@@ -132,7 +133,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
         )
     except BookingError as error:
         return _refused(request, appointment, error)
-    return _done(request, appointment, f"{appointment.patient.name}: {action.label.lower()} done.")
+    return _done(request, appointment, f"{appointment.patient.name} {lifecycle.DONE[action]}.")
 
 
 @front_desk_required

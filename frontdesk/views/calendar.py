@@ -51,6 +51,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "resourcesUrl": reverse("frontdesk:resources"),
         "appointmentUrl": reverse("frontdesk:appointment", args=[0]),
         "moveUrl": reverse("frontdesk:appointment_move", args=[0]),
+        "bookUrl": reverse("frontdesk:book"),
     }
     return render(request, "frontdesk/calendar.html", {"config": config, "clinic_now": now})
 

@@ -386,23 +386,28 @@ def test_time_off_ending_before_it_starts_is_a_form_error(admin_client, therapis
     assert not TimeOff.objects.exists()
 
 
-def test_time_off_over_booked_appointments_warns(admin_client, appointment, therapist):
-    response = admin_client.post(
-        reverse("admin:therapists_timeoff_add"),
-        {
-            "therapist": therapist.pk,
-            "start_0": TUESDAY,
-            "start_1": "09:00",
-            "end_0": TUESDAY,
-            "end_1": "17:00",
-            "reason": "Course",
-        },
-        follow=True,
-    )
+def test_time_off_over_booked_appointments_is_saved_only_once_the_manager_ticks_save_anyway(
+    admin_client, frozen, appointment, therapist
+):
+    # More cases (working hours, the therapist page, deactivation) in tests/therapists/test_admin_stranded.py.
+    data = {
+        "therapist": therapist.pk,
+        "start_0": TUESDAY,
+        "start_1": "09:00",
+        "end_0": TUESDAY,
+        "end_1": "17:00",
+        "reason": "Course",
+    }
+    refused = admin_client.post(reverse("admin:therapists_timeoff_add"), data)
 
-    time_off = TimeOff.objects.get()
-    assert time_off.start == local(9)
-    assert any("1 appointment is still booked" in str(m) for m in response.context["messages"])
+    assert refused.status_code == 200
+    assert "Jordan Lee" in form_errors(refused)
+    assert not TimeOff.objects.exists()
+
+    saved = admin_client.post(reverse("admin:therapists_timeoff_add"), {**data, "save_anyway": str(appointment.pk)})
+
+    assert saved.status_code == 302
+    assert TimeOff.objects.get().start == local(9)
 
 
 # Clinic settings, a single row

@@ -222,3 +222,111 @@ def test_a_therapist_locked_too_long_gives_busy_not_a_server_error(postgres_only
 
     assert refused.value.code == "busy"
     assert not Appointment.objects.exists()
+
+
+# --- Two receptionists, two appointments, one free time ---------------------------------------
+
+
+@pytest.fixture
+def two_to_move(option, therapist, second_therapist, now):
+    """Two appointments on Wednesday, one with each therapist; both receptionists want Alex's Tuesday 10:00."""
+    system = Actor.system("tests")
+    return [
+        services.appointment_book(
+            option=option,
+            therapist=who,
+            start=datetime.combine(date(2026, 12, 9), time(hour), tzinfo=TORONTO),
+            patient=PatientDetails(name=f"Patient {hour}", email=f"p{hour}@example.com", phone="416-555-0100"),
+            now=now,
+            actor=system,
+        )
+        for who, hour in ((therapist, 9), (second_therapist, 14))
+    ]
+
+
+def receptionists() -> list[Actor]:
+    from tests.conftest import staff_user
+
+    return [Actor.staff(staff_user(name, "Receptionist")) for name in ("rosa", "li")]
+
+
+def test_two_receptionists_moving_onto_one_time_give_one_move_stopped_by_the_lock(
+    postgres_only, two_to_move, therapist, clinic, now
+):
+    desks = receptionists()
+    results = race(
+        2,
+        lambda index: services.appointment_move(
+            appointment=two_to_move[index], start=TUESDAY_TEN, therapist=therapist, now=now, actor=desks[index]
+        ),
+    )
+
+    moved, refused, other = split(results)
+    assert other == []
+    assert len(moved) == 1
+    [loser] = refused
+    assert loser.code == "slot_taken"
+    assert loser.message == "That time was just taken. Please choose another time."
+    # The loser waited on the therapist's row lock, then the re-check on fresh data refused it:
+    # no constraint violation was needed.
+    assert loser.__cause__ is None
+    assert Appointment.objects.filter(start=TUESDAY_TEN, therapist=therapist).count() == 1
+
+
+def test_two_receptionists_without_the_lock_are_stopped_by_the_constraint(
+    postgres_only, two_to_move, therapist, clinic, now, monkeypatch
+):
+    checked = threading.Barrier(2)
+    check = services._free_therapist_at
+
+    def check_then_wait(**kwargs):
+        chosen = check(**kwargs)
+        checked.wait(timeout=30)
+        return chosen
+
+    monkeypatch.setattr(services, "_lock_therapists", lambda ids: list(Therapist.objects.filter(pk__in=ids)))
+    monkeypatch.setattr(services, "_free_therapist_at", check_then_wait)
+    desks = receptionists()
+
+    results = race(
+        2,
+        lambda index: services.appointment_move(
+            appointment=two_to_move[index], start=TUESDAY_TEN, therapist=therapist, now=now, actor=desks[index]
+        ),
+    )
+
+    moved, refused, other = split(results)
+    assert other == []
+    assert len(moved) == 1
+    [loser] = refused
+    assert loser.code == "slot_taken"
+    assert isinstance(loser.__cause__, IntegrityError)  # both passed the check: the database refused the second
+
+
+def test_two_receptionists_dragging_at_once_get_a_move_and_a_clear_refusal(
+    postgres_only, two_to_move, therapist, clinic
+):
+    """The whole request path (middleware, the drop endpoint, the service), one client per receptionist."""
+    from django.test import Client
+
+    from tests.conftest import staff_user
+
+    clients = []
+    for name in ("rosa", "li"):
+        client = Client()
+        client.force_login(staff_user(name, "Receptionist"))
+        clients.append(client)
+
+    def drag(index: int):
+        return clients[index].post(
+            f"/frontdesk/appointments/{two_to_move[index].pk}/move/",
+            {"start": "2026-12-08T10:00", "therapist": therapist.pk},
+            HTTP_ACCEPT="application/json",
+        )
+
+    responses = race(2, drag)
+
+    assert sorted(response.status_code for response in responses) == [200, 409]
+    [refusal] = [response.json() for response in responses if response.status_code == 409]
+    assert refusal == {"error": "That time was just taken. Please choose another time.", "code": "slot_taken"}
+    assert Appointment.objects.filter(start=TUESDAY_TEN, therapist=therapist).count() == 1

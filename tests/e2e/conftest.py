@@ -102,6 +102,7 @@ def open_page(
     contexts: list[BrowserContext] = []
     pages: list[Page] = []
     problems: list[str] = []
+    expected: list[tuple[int, re.Pattern]] = []
 
     def watch(page: Page) -> None:
         def on_request_failed(req: Request) -> None:
@@ -110,6 +111,8 @@ def open_page(
                 problems.append(f"request failed: {req.method} {req.url} ({req.failure})")
 
         def on_response(response: Response) -> None:
+            if any(status == response.status and path.search(response.url) for status, path in expected):
+                return
             if response.status >= 400:
                 problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
@@ -126,6 +129,11 @@ def open_page(
         pages.append(page)
         return page
 
+    def expect_refusal(status: int, path: str) -> None:
+        """A refusal the test provokes on purpose (say a 409 for a drop onto closed time) is not a problem."""
+        expected.append((status, re.compile(path)))
+
+    open_.expect_refusal = expect_refusal  # type: ignore[attr-defined]
     yield open_
 
     report = getattr(request.node, "report_call", None)

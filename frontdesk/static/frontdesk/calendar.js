@@ -20,7 +20,7 @@
   const pad = (number) => String(number).padStart(2, "0");
   const ymd = (date) => `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
   const wallClock = (date) => `${ymd(date)}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  const withId = (template, id) => template.replace(/\/0\/(?=[^/]*$)/, `/${id}/`);
+  const withId = (template, id) => template.replace("/0/", `/${id}/`);
 
   function toast(message, kind) {
     const container = document.getElementById("toasts");
@@ -81,6 +81,7 @@
     const what = document.createElement("div");
     what.className = "appt-service";
     what.textContent = `${props.service} · ${props.minutes} min`;
+    if (info.view.type === "timeGridWeek") what.textContent += ` · ${props.therapist}`;
     const marks = document.createElement("div");
     marks.className = "appt-marks";
     const addMark = (text, css) => {
@@ -93,6 +94,16 @@
     if (props.firstVisit) addMark("First visit", "mark-first");
     if (props.hasNote) addMark("Note", "mark-note");
     return { domNodes: [time, name, what, marks] };
+  }
+
+  function describe(info) {
+    const props = info.event.extendedProps;
+    if (props.kind !== "appointment") return;
+    const parts = [info.timeText, props.patient, `${props.service}, ${props.minutes} min`, props.therapist, props.statusLabel];
+    if (props.firstVisit) parts.push("first visit");
+    if (props.hasNote) parts.push("note from the patient");
+    info.el.title = parts.join(" · ");
+    info.el.setAttribute("aria-label", parts.join(", "));
   }
 
   async function moveAppointment(info) {
@@ -121,10 +132,13 @@
     calendar.refetchEvents();
   }
 
-  const views = { day: "resourceTimeGridDay", week: "resourceTimeGridWeek" };
+  // The week of every therapist is one column a day (with the therapist named on each appointment);
+  // the week of one therapist, and every day view, has a column per therapist with their closed times shaded.
+  const views = { day: "resourceTimeGridDay", week: "resourceTimeGridWeek", weekAll: "timeGridWeek" };
+  const viewFor = (name) => (name === "week" ? (therapistSelect.value ? views.week : views.weekAll) : views.day);
 
   const calendar = EventCalendar.create(element, {
-    view: views[config.view] || views.day,
+    view: viewFor(config.view),
     date: config.date,
     timeZone: config.utcOffset,
     headerToolbar: { start: "", center: "", end: "" },
@@ -169,6 +183,8 @@
       },
     ],
     eventContent: eventNodes,
+    eventDidMount: describe,
+    eventFilter: (info) => info.view.type !== views.weekAll || info.event.display !== "background",
     eventClassNames: (info) => info.event.classNames,
     eventClick: (info) => {
       if (info.event.extendedProps.kind === "appointment") {
@@ -176,25 +192,38 @@
       }
     },
     dateClick: (info) => {
-      if (config.bookUrl && info.resource) {
-        const query = new URLSearchParams({ therapist: info.resource.id, start: wallClock(info.date) });
+      if (config.bookUrl) {
+        const query = new URLSearchParams({ start: wallClock(info.date) });
+        if (info.resource) query.set("therapist", info.resource.id);
         openPanel(`${config.bookUrl}?${query}`, "New booking");
       }
     },
     eventDrop: moveAppointment,
     datesSet: (info) => {
-      titleElement.textContent = info.view.title;
+      titleElement.textContent = rangeTitle(info.start, info.end);
       dateInput.value = ymd(calendar ? calendar.getOption("date") : info.start);
       const query = new URLSearchParams({ date: dateInput.value, view: currentView() });
       history.replaceState(null, "", `?${query}`);
       for (const button of document.querySelectorAll("[data-view]")) {
-        button.setAttribute("aria-pressed", String(button.dataset.view === currentView()));
+        const pressed = button.dataset.view === currentView();
+        button.setAttribute("aria-pressed", String(pressed));
+        button.classList.toggle("active", pressed);
       }
     },
   });
 
+  /** "Friday, November 27, 2026" for a day, "Nov 23 – Nov 29, 2026" for a week (`end` is exclusive). */
+  function rangeTitle(start, end) {
+    const last = new Date(end.getFullYear(), end.getMonth(), end.getDate() - 1);
+    if (ymd(start) === ymd(last)) {
+      return start.toLocaleDateString("en-CA", { weekday: "long", day: "numeric", month: "long", year: "numeric" });
+    }
+    const short = { day: "numeric", month: "short" };
+    return `${start.toLocaleDateString("en-CA", short)} – ${last.toLocaleDateString("en-CA", { ...short, year: "numeric" })}`;
+  }
+
   function currentView() {
-    return calendar && calendar.getOption("view") === views.week ? "week" : "day";
+    return calendar && calendar.getOption("view") !== views.day ? "week" : "day";
   }
 
   function fillTherapistFilter(therapists) {
@@ -212,9 +241,13 @@
     if (dateInput.value) calendar.setOption("date", dateInput.value);
   });
   for (const button of document.querySelectorAll("[data-view]")) {
-    button.addEventListener("click", () => calendar.setOption("view", views[button.dataset.view]));
+    button.addEventListener("click", () => calendar.setOption("view", viewFor(button.dataset.view)));
   }
-  therapistSelect.addEventListener("change", () => calendar.refetchResources());
+  therapistSelect.addEventListener("change", () => {
+    const wanted = viewFor(currentView());
+    if (calendar.getOption("view") !== wanted) calendar.setOption("view", wanted);
+    calendar.refetchResources();
+  });
   document.body.addEventListener("calendar-changed", () => calendar.refetchEvents());
   window.frontdeskCalendar = calendar;
   window.frontdeskOpenPanel = openPanel;

@@ -92,6 +92,8 @@ def build_clinic(now: datetime, rng: random.Random) -> BenchClinic:
     ]
     options = list(ServiceOption.objects.filter(service=service).select_related("service"))
     option = selectors.default_option(options)
+    if option is None:
+        raise RuntimeError(f"{service} has no bookable length.")
     first_day = demo.next_monday(now.astimezone(clinic.tz).date())
     patients = Patient.objects.bulk_create(
         Patient(name=f"Patient {number}", email=f"patient{number}@example.com", phone="416-555-0100")

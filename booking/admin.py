@@ -44,8 +44,7 @@ class PatientAppointmentInline(admin.TabularInline):
     """The patient's appointments, read only: they are booked, moved and cancelled from the appointment pages."""
 
     model = Appointment
-    fields = ["start", "therapist", "service", "duration_minutes", "status", "channel"]
-    readonly_fields = fields
+    fields = readonly_fields = ("start", "therapist", "service", "duration_minutes", "status", "channel")
     ordering = ["-start"]
     extra = 0
     can_delete = False
@@ -83,8 +82,7 @@ class AppointmentEventInline(admin.TabularInline):
     """The appointment's history, as the services wrote it, in the clinic's time."""
 
     model = AppointmentEvent
-    fields = ["when", "what", "actor_name", "actor_role", "via"]
-    readonly_fields = fields
+    fields = readonly_fields = ("when", "what", "actor_name", "actor_role", "via")
     extra = 0
     can_delete = False
     verbose_name_plural = "history"

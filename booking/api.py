@@ -24,8 +24,8 @@ def availability(request: HttpRequest) -> JsonResponse:
     return JsonResponse(
         {
             "timezone": clinic.time_zone,
-            "service": form.option.service.slug,
-            "duration": form.option.duration_minutes,
+            "service": form.chosen_option().service.slug,
+            "duration": form.chosen_option().duration_minutes,
             "slots": [
                 {
                     "start": slot.start.astimezone(tz).isoformat(),

@@ -17,6 +17,9 @@ from bisect import bisect_right
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from typing import Any, TypeVar
+
+Key = TypeVar("Key", bound=Hashable)
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,9 +30,11 @@ class Interval:
 
 @dataclass(frozen=True, slots=True)
 class Slot:
+    """A free start; `therapist` is whatever key the caller gave that therapist's calendar (a Therapist, usually)."""
+
     start: datetime
     end: datetime
-    therapist: Hashable = None
+    therapist: Any = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +165,7 @@ def free_slots(
 
 
 def free_slots_for_many(
-    calendars: Mapping[Hashable, tuple[Sequence[Interval], Iterable[Interval]]], rules: Rules
+    calendars: Mapping[Key, tuple[Sequence[Interval], Iterable[Interval]]], rules: Rules
 ) -> list[Slot]:
     """Slots of several therapists (key -> (working, busy)), ordered by start, then by key order."""
     order = {key: position for position, key in enumerate(calendars)}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import datetime as dt
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -49,7 +51,7 @@ class SelectionForm(forms.Form):
     default_therapist = ""
     always_default_length = False
 
-    def __init__(self, data, *, clinic: ClinicSettings, today: date, **kwargs) -> None:
+    def __init__(self, data, *, clinic: ClinicSettings, today: dt.date, **kwargs) -> None:
         super().__init__(data, **kwargs)
         self.clinic = clinic
         self.today = today
@@ -61,7 +63,7 @@ class SelectionForm(forms.Form):
         self.start_at: datetime | None = None
 
     @property
-    def last_bookable_day(self) -> date:
+    def last_bookable_day(self) -> dt.date:
         return self.today + timedelta(days=self.clinic.horizon_days)
 
     def clean_service(self) -> str:
@@ -72,7 +74,7 @@ class SelectionForm(forms.Form):
                 raise ValidationError("We don't offer that service. Please choose one from the list.", code="unknown")
         return slug
 
-    def clean_date(self) -> date | None:
+    def clean_date(self) -> dt.date | None:
         day = self.cleaned_data.get("date")
         if day is not None and not (self.today <= day <= self.last_bookable_day):
             raise ValidationError(
@@ -86,8 +88,9 @@ class SelectionForm(forms.Form):
             self.start_at = parse_aware_datetime(value)
         return value
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         if not self.options:
             return cleaned
         service = self.chosen_service
@@ -125,8 +128,26 @@ class SelectionForm(forms.Form):
     def therapist_chosen(self) -> bool:
         return bool(self.therapists) or self.any_therapist
 
-    def search(self, first_day: date, days: int) -> SlotSearch:
-        return SlotSearch(option=self.option, therapists=self.therapists, first_day=first_day, days=days)
+    @property
+    def therapist_param(self) -> str:
+        """The therapist as the flow's links carry it: a slug, or "any"."""
+        chosen = self.chosen_therapist
+        return chosen.slug if chosen is not None else ANY_THERAPIST
+
+    def chosen_option(self) -> ServiceOption:
+        """The length chosen; only asked for once the flow is past that step."""
+        if self.option is None:
+            raise ValueError("No service length has been chosen yet.")
+        return self.option
+
+    def chosen_start(self) -> datetime:
+        """The start chosen; only asked for once the flow is past that step."""
+        if self.start_at is None:
+            raise ValueError("No start time has been chosen yet.")
+        return self.start_at
+
+    def search(self, first_day: dt.date, days: int) -> SlotSearch:
+        return SlotSearch(option=self.chosen_option(), therapists=self.therapists, first_day=first_day, days=days)
 
 
 class AvailabilityQueryForm(SelectionForm):
@@ -135,7 +156,7 @@ class AvailabilityQueryForm(SelectionForm):
     service = forms.SlugField(max_length=100)
     date = forms.DateField(input_formats=["%Y-%m-%d"])
     days = forms.IntegerField(required=False, min_value=1)
-    start = None
+    start = None  # type: ignore[assignment]  # the API takes no start time
 
     default_therapist = ANY_THERAPIST
     always_default_length = True
@@ -176,7 +197,7 @@ class PatientDetailsForm(forms.Form):
     )
     request_key = forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
 
-    def __init__(self, *args, today: date, **kwargs) -> None:
+    def __init__(self, *args, today: dt.date, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.today = today
 
@@ -186,7 +207,7 @@ class PatientDetailsForm(forms.Form):
             raise ValidationError("Enter your full name.", code="short")
         return name
 
-    def clean_date_of_birth(self) -> date | None:
+    def clean_date_of_birth(self) -> dt.date | None:
         born = self.cleaned_data.get("date_of_birth")
         if born is not None and not (self.today - timedelta(days=365 * 120) <= born <= self.today):
             raise ValidationError("Enter a real date of birth.", code="out_of_range")

@@ -115,8 +115,8 @@ def calendars(
         .union(appointments.order_by().values_list("therapist_id", "start", "blocked_until"), all=True)
     )
     busy: dict[int, list[Interval]] = {pk: [] for pk in ids}
-    for therapist_id, start, end in busy_rows:
-        busy[therapist_id].append(Interval(start, end))
+    for therapist_id, busy_from, busy_until in busy_rows:
+        busy[therapist_id].append(Interval(busy_from, busy_until))
 
     return {
         therapist: (
@@ -215,8 +215,8 @@ def calendars_on_days(
         )
     )
     busy: dict[int, list[Interval]] = {pk: [] for pk in ids}
-    for therapist_id, start, end in busy_rows:
-        busy[therapist_id].append(Interval(start, end))
+    for therapist_id, busy_from, busy_until in busy_rows:
+        busy[therapist_id].append(Interval(busy_from, busy_until))
     return {
         therapist: (
             [

@@ -68,7 +68,7 @@ class Session:
 
     number: int
     wanted: datetime
-    therapist: Hashable | None
+    therapist: Any
     alternatives: tuple[Slot, ...] = ()
     # Why it does not fit: BUSY (booked or time off then) or CLOSED (outside working hours).
     reason: str = ""

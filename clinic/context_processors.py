@@ -14,6 +14,9 @@ def clinic(request: HttpRequest) -> dict:
 
 
 def clinic_for(request: HttpRequest) -> ClinicSettings:
-    if getattr(request, "clinic_settings", None) is None:
-        request.clinic_settings = ClinicSettings.load()
-    return request.clinic_settings
+    """The clinic's settings row, loaded at most once per request."""
+    loaded = getattr(request, "clinic_settings", None)
+    if loaded is None:
+        loaded = ClinicSettings.load()
+        setattr(request, "clinic_settings", loaded)  # noqa: B010 - HttpRequest declares no such attribute
+    return loaded

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from django import forms
 
@@ -16,8 +17,9 @@ class DayRangeForm(forms.Form):
     start = forms.DateField(input_formats=["%Y-%m-%d"])
     end = forms.DateField(input_formats=["%Y-%m-%d"])
 
-    def clean(self) -> dict:
-        cleaned = super().clean()
+    def clean(self) -> dict[str, Any]:
+        super().clean()
+        cleaned = self.cleaned_data
         start, end = cleaned.get("start"), cleaned.get("end")
         if start is None or end is None:
             return cleaned

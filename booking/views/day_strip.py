@@ -72,7 +72,7 @@ def day_picker(
         DayChoice(day, day in by_day, day == selected, url_for_day(day))
         for day in (first_day + timedelta(days=offset) for offset in range(DAYS_SHOWN))
     ]
-    times = [time_choice(slot, tz, url_for_time) for slot in by_day.get(selected, [])]
+    times = [time_choice(slot, tz, url_for_time) for slot in by_day.get(selected, [])] if selected else []
     return days, selected, times
 
 

@@ -19,7 +19,7 @@ from booking import selectors, services
 from booking.actors import Actor, Via
 from booking.availability import Slot
 from booking.errors import BookingError, SlotTaken
-from booking.forms import ANY_THERAPIST, PatientDetailsForm, SelectionForm
+from booking.forms import PatientDetailsForm, SelectionForm
 from booking.models import Service
 from booking.views.day_strip import clinic_and_clock, day_strip_context, time_choice, unique_times
 
@@ -52,15 +52,15 @@ def service_detail(request: HttpRequest, slug: str) -> HttpResponse:
 
 def _time_step_context(request, selection: SelectionForm, clinic, now, today) -> dict:
     params = {
-        "service": selection.chosen_service.slug,
-        "duration": selection.option.duration_minutes,
-        "therapist": ANY_THERAPIST if selection.any_therapist else selection.chosen_therapist.slug,
+        "service": selection.chosen_option().service.slug,
+        "duration": selection.chosen_option().duration_minutes,
+        "therapist": selection.therapist_param,
     }
     return day_strip_context(request, selection, clinic, now, today, page_url=reverse("book"), params=params)
 
 
 def _slots_on_day_of_start(selection: SelectionForm, clinic, now) -> list[Slot]:
-    day = selection.start_at.astimezone(clinic.tz).date()
+    day = selection.chosen_start().astimezone(clinic.tz).date()
     return selectors.free_slots(selection.search(day, 1), clinic, now)
 
 
@@ -93,7 +93,7 @@ def _flow_context(request, selection: SelectionForm, clinic, now, today) -> tupl
         context["therapists"] = selection.offering
     elif step == "details" and not _slot_is_free(selection, clinic, now):
         messages.warning(request, "That time is no longer free. Here are the times still open that day.")
-        selection.cleaned_data["date"] = selection.start_at.astimezone(clinic.tz).date()
+        selection.cleaned_data["date"] = selection.chosen_start().astimezone(clinic.tz).date()
         selection.start_at = None
         step = context["step"] = "time"
     if step == "time":
@@ -143,9 +143,9 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
     details = form.cleaned_data
     try:
         appointment = services.appointment_book(
-            option=selection.option,
+            option=selection.chosen_option(),
             therapist=selection.chosen_therapist,
-            start=selection.start_at,
+            start=selection.chosen_start(),
             patient=services.PatientDetails(
                 name=details["name"],
                 email=details["email"],

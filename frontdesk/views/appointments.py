@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from booking.errors import BookingError
 from booking.lifecycle import STATUS_ACTIONS, Action
 from booking.models import Appointment
 from clinic.context_processors import clinic_for
+from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
 from frontdesk.appointment_forms import MoveForm, StaffCancelForm, StaffNoteForm, StatusForm
 
@@ -36,7 +37,7 @@ def _appointment_or_404(pk: int) -> Appointment:
     return appointment
 
 
-def _move_day(request: HttpRequest, appointment: Appointment, tz) -> date:
+def _move_day(request: ClinicRequest, appointment: Appointment, tz) -> date:
     raw = request.GET.get("move_date", "")
     try:
         return date.fromisoformat(raw) if raw else appointment.start.astimezone(tz).date()
@@ -44,7 +45,7 @@ def _move_day(request: HttpRequest, appointment: Appointment, tz) -> date:
         return appointment.start.astimezone(tz).date()
 
 
-def _panel_context(request: HttpRequest, appointment: Appointment, **forms) -> dict:
+def _panel_context(request: ClinicRequest, appointment: Appointment, **forms) -> dict:
     clinic = clinic_for(request)
     now = timezone.now()
     tz = clinic.tz
@@ -87,12 +88,12 @@ def _panel_context(request: HttpRequest, appointment: Appointment, **forms) -> d
     }
 
 
-def _render_panel(request: HttpRequest, appointment: Appointment, status: int = 200, **forms) -> HttpResponse:
+def _render_panel(request: ClinicRequest, appointment: Appointment, status: int = 200, **forms) -> HttpResponse:
     template = "frontdesk/_appointment_panel.html" if request.htmx else "frontdesk/appointment.html"
     return render(request, template, _panel_context(request, appointment, **forms), status=status)
 
 
-def _done(request: HttpRequest, appointment: Appointment, message: str) -> HttpResponse:
+def _done(request: ClinicRequest, appointment: Appointment, message: str) -> HttpResponse:
     """After a change: a fresh panel for htmx (and a nudge to the calendar to reload), else back to the page."""
     if request.htmx:
         fresh = _appointment_or_404(appointment.pk)
@@ -104,7 +105,7 @@ def _done(request: HttpRequest, appointment: Appointment, message: str) -> HttpR
     return redirect("frontdesk:appointment", pk=appointment.pk)
 
 
-def _refused(request: HttpRequest, appointment: Appointment, error: BookingError, **forms) -> HttpResponse:
+def _refused(request: ClinicRequest, appointment: Appointment, error: BookingError, **forms) -> HttpResponse:
     status = BUSY if error.code == "busy" else REFUSED
     return _render_panel(request, _appointment_or_404(appointment.pk), status=status, error=error.message, **forms)
 
@@ -115,13 +116,13 @@ def _when(moment: datetime) -> str:
 
 @front_desk_required
 @require_GET
-def appointment_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_detail(request: ClinicRequest, pk: int) -> HttpResponse:
     return _render_panel(request, _appointment_or_404(pk))
 
 
 @front_desk_required
 @require_POST
-def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_status(request: ClinicRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(pk)
     form = StatusForm(request.POST)
     if not form.is_valid():
@@ -138,7 +139,7 @@ def appointment_status(request: HttpRequest, pk: int) -> HttpResponse:
 
 @front_desk_required
 @require_POST
-def appointment_undo(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_undo(request: ClinicRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(pk)
     try:
         undone = services.appointment_undo(appointment=appointment, now=timezone.now(), actor=actor_for(request))
@@ -149,7 +150,7 @@ def appointment_undo(request: HttpRequest, pk: int) -> HttpResponse:
 
 @front_desk_required
 @require_POST
-def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_cancel(request: ClinicRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(pk)
     form = StaffCancelForm(request.POST)
     if not form.is_valid():
@@ -166,7 +167,7 @@ def appointment_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 @front_desk_required
 @require_POST
-def appointment_note(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_note(request: ClinicRequest, pk: int) -> HttpResponse:
     appointment = _appointment_or_404(pk)
     form = StaffNoteForm(request.POST)
     if not form.is_valid():
@@ -180,13 +181,13 @@ def appointment_note(request: HttpRequest, pk: int) -> HttpResponse:
     return _done(request, appointment, "Staff note saved.")
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def _wants_json(request: ClinicRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "")
 
 
 @front_desk_required
 @require_POST
-def appointment_move(request: HttpRequest, pk: int) -> HttpResponse:
+def appointment_move(request: ClinicRequest, pk: int) -> HttpResponse:
     """Move to another time or therapist: from the panel's form, or as JSON from a drag on the calendar."""
     appointment = _appointment_or_404(pk)
     therapists = selectors.therapists_for(appointment.service)

@@ -16,7 +16,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +28,7 @@ from booking.errors import BookingError
 from booking.models import Appointment, Patient, ServiceOption
 from booking.services import PatientDetails
 from clinic.context_processors import clinic_for
+from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
 from frontdesk.booking_forms import (
     NEW_PATIENT,
@@ -49,9 +50,9 @@ NEXT_FREE_TIMES = 15
 NEXT_FREE_WINDOWS = (7, 28)
 
 
-def _htmx(request: HttpRequest) -> bool:
-    """Asked by htmx (django_htmx's middleware sets request.htmx): answer with the fragment alone."""
-    return bool(getattr(request, "htmx", False))
+def _htmx(request: ClinicRequest) -> bool:
+    """Asked by htmx: answer with the fragment alone."""
+    return bool(request.htmx)
 
 
 def _choices() -> tuple[list[ServiceOption], list[Therapist]]:
@@ -76,7 +77,7 @@ def _default_option(options: list[ServiceOption], therapist: Therapist | None) -
 
 
 def _dialog(
-    request: HttpRequest,
+    request: ClinicRequest,
     form: BookingForm,
     *,
     status: int = 200,
@@ -117,7 +118,7 @@ def _session_rows(sessions: list[series.Session], chosen: dict[int, str]) -> lis
         alternatives = [
             {"slot": slot, "value": value, "checked": value == choice}
             for slot in session.alternatives
-            for value in [f"{wall_clock(slot.start)}@{slot.therapist.pk}"]  # type: ignore[attr-defined]
+            for value in [f"{wall_clock(slot.start)}@{slot.therapist.pk}"]
         ]
         rows.append({"session": session, "alternatives": alternatives, "skipped": choice == SKIP})
     return rows
@@ -130,7 +131,7 @@ def _typed(query: QueryDict) -> dict:
     return typed
 
 
-def _prefilled(request: HttpRequest, options: list[ServiceOption], therapists: list[Therapist]) -> HttpResponse:
+def _prefilled(request: ClinicRequest, options: list[ServiceOption], therapists: list[Therapist]) -> HttpResponse:
     prefill = BookingPrefill(request.GET, options=options, therapists=therapists)
     blank = BookingForm(
         initial={"request_key": uuid.uuid4().hex}, options=options, therapists=therapists, auto_id="book-%s"
@@ -169,7 +170,7 @@ def _refusal_status(error: BookingError) -> int:
 
 @front_desk_required
 @require_http_methods(["GET", "POST"])
-def book(request: HttpRequest) -> HttpResponse:
+def book(request: ClinicRequest) -> HttpResponse:
     """GET: the dialog, filled in from ?therapist=&start=&option=&patient=. POST: book, once or repeated."""
     options, therapists = _choices()
     if request.method == "GET":
@@ -219,7 +220,7 @@ def _settle(post: QueryDict, sessions: list[series.Session], same_plan: bool) ->
     open_sessions = 0
     for session in sessions:
         if session.fits:
-            final.append((session.wanted, session.therapist))  # type: ignore[arg-type]
+            final.append((session.wanted, session.therapist))
             continue
         raw = post.get(f"settle_{session.number}", "") if same_plan else ""
         choice = settle_choice(raw)
@@ -232,20 +233,20 @@ def _settle(post: QueryDict, sessions: list[series.Session], same_plan: bool) ->
                 (
                     slot
                     for slot in session.alternatives
-                    if wall_clock(slot.start) == wall and slot.therapist.pk == therapist_pk  # type: ignore[attr-defined]
+                    if wall_clock(slot.start) == wall and slot.therapist.pk == therapist_pk
                 ),
                 None,
             )
             if picked is not None:
                 chosen[session.number] = raw
-                final.append((picked.start, picked.therapist))  # type: ignore[arg-type]
+                final.append((picked.start, picked.therapist))
                 continue
             problems.append(f"Session {session.number}: the time picked for it is no longer free; choose again.")
         open_sessions += 1
     return _Settled(None if open_sessions else final, chosen, problems)
 
 
-def _book_series(request: HttpRequest, form: BookingForm) -> HttpResponse:
+def _book_series(request: ClinicRequest, form: BookingForm) -> HttpResponse:
     data = form.cleaned_data
     clinic = clinic_for(request)
     now = timezone.now()
@@ -294,7 +295,7 @@ def _book_series(request: HttpRequest, form: BookingForm) -> HttpResponse:
     return _booked(request, appointments, notified=data["notify"])
 
 
-def _booked(request: HttpRequest, appointments: list[Appointment], *, notified: bool) -> HttpResponse:
+def _booked(request: ClinicRequest, appointments: list[Appointment], *, notified: bool) -> HttpResponse:
     first, last = appointments[0], appointments[-1]
     patient = first.patient
     if len(appointments) == 1:
@@ -320,7 +321,7 @@ def _booked(request: HttpRequest, appointments: list[Appointment], *, notified: 
 
 @front_desk_required
 @require_GET
-def book_patients(request: HttpRequest) -> HttpResponse:
+def book_patients(request: ClinicRequest) -> HttpResponse:
     """GET ?q=: patients matching a name, email or phone (in any format), as choices for the dialog."""
     query = request.GET.get("q", "")
     patients = selectors.patient_search(query, limit=PATIENT_RESULTS)
@@ -352,7 +353,7 @@ def _next_free_times(
     for days in NEXT_FREE_WINDOWS:
         for slot in selectors.staff_free_slots(option, therapists, day, days, clinic, now):
             if slot.start in times or len(times) < NEXT_FREE_TIMES:
-                times.setdefault(slot.start, []).append(slot.therapist)  # type: ignore[arg-type]
+                times.setdefault(slot.start, []).append(slot.therapist)
         day += timedelta(days=days)
         if len(times) >= NEXT_FREE_TIMES:
             break
@@ -361,7 +362,7 @@ def _next_free_times(
 
 @front_desk_required
 @require_GET
-def next_free(request: HttpRequest) -> HttpResponse:
+def next_free(request: ClinicRequest) -> HttpResponse:
     """GET ?option=&therapist=&date=: the next free times for a service length, each opening the dialog."""
     options, therapists = _choices()
     clinic = clinic_for(request)

@@ -11,7 +11,7 @@ from copy import copy
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from booking import selectors, services
 from booking.errors import BookingError
 from booking.models import Patient
+from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
 from frontdesk.calendar_forms import form_errors
 from frontdesk.patient_forms import MergeForm, PatientForm, PatientSearchForm
@@ -38,9 +39,9 @@ def _patient_or_404(pk: int) -> Patient:
     return patient
 
 
-def _wants_fragment(request: HttpRequest) -> bool:
+def _wants_fragment(request: ClinicRequest) -> bool:
     """htmx swapping results in; a history restore (back button after htmx) needs the whole page."""
-    htmx = getattr(request, "htmx", None)  # set by django-htmx's middleware
+    htmx = request.htmx
     if not htmx:
         return False
     return not htmx.history_restore_request
@@ -61,7 +62,7 @@ def _rows(patients: list[Patient]) -> list[dict]:
 @front_desk_required
 @require_GET
 @vary_on_headers("HX-Request")
-def patient_directory(request: HttpRequest) -> HttpResponse:
+def patient_directory(request: ClinicRequest) -> HttpResponse:
     """Search results as you type; with nothing typed, every patient, the most recently added first, by pages."""
     form = PatientSearchForm(request.GET)
     context: dict = {"form": form, "query": "", "rows": [], "page": None, "more": False, "too_short": False}
@@ -92,7 +93,7 @@ def _phone_texts(patient: Patient) -> tuple[str, str]:
 
 @front_desk_required
 @require_GET
-def patient_search_json(request: HttpRequest) -> JsonResponse:
+def patient_search_json(request: ClinicRequest) -> JsonResponse:
     """`?q=` name or email words, or a phone number in any format; at most SEARCH_LIMIT patients, by name."""
     form = PatientSearchForm({"q": request.GET.get("q", "")})
     if not form.is_valid():
@@ -127,7 +128,7 @@ def _patient_context(patient: Patient, form: PatientForm) -> dict:
 
 @front_desk_required
 @require_http_methods(["GET", "POST"])
-def patient_detail(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_detail(request: ClinicRequest, pk: int) -> HttpResponse:
     """The patient's contact details (editable), their record, and their appointments."""
     patient = _patient_or_404(pk)
     if request.method != "POST":
@@ -169,7 +170,7 @@ def _merge_preview(keep: Patient, duplicate: Patient) -> dict:
 @front_desk_required
 @require_http_methods(["GET", "POST"])
 @vary_on_headers("HX-Request")
-def patient_merge(request: HttpRequest, pk: int) -> HttpResponse:
+def patient_merge(request: ClinicRequest, pk: int) -> HttpResponse:
     """Fold a duplicate record into this one: find it, see what will move, then confirm."""
     keep = _patient_or_404(pk)
     if request.method == "POST":
@@ -200,7 +201,7 @@ def patient_merge(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "frontdesk/patient_merge.html", context, status=status)
 
 
-def _merge(request: HttpRequest, keep: Patient) -> HttpResponse:
+def _merge(request: ClinicRequest, keep: Patient) -> HttpResponse:
     form = MergeForm(request.POST)
     if not form.is_valid():
         messages.error(request, " ".join(str(error) for error in form.errors["duplicate"]))

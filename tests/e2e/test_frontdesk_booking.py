@@ -121,6 +121,24 @@ def test_a_receptionist_books_a_phone_caller_into_an_empty_time(
     assert appointment.start == at(day, 10)
     assert (appointment.channel, appointment.booked_by.username) == ("phone", "rosa")
 
+    # Then the caller asks for Sam instead: drag the new appointment into Sam's column at the same time.
+    panel(page).get_by_role("button", name="Close").click()
+    expect(page.locator("#panel.show")).to_have_count(0)
+    box = booked.bounding_box()
+    column = page.locator(".ec-body .ec-day").nth(0).bounding_box()
+    assert box is not None and column is not None
+    page.mouse.move(box["x"] + 20, box["y"] + 8)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 20 + column["width"] / 2, box["y"] + 8, steps=8)
+    page.mouse.move(box["x"] + 20 + column["width"], box["y"] + 8, steps=8)
+    page.mouse.up()
+    expect(page.locator("#toasts")).to_contain_text(
+        f"Moved Ana Silva to {day:%a} {day.day} {day:%b}, 10:00 with Sam Okafor."
+    )
+    appointment.refresh_from_db()
+    assert (appointment.therapist, appointment.start) == (clinic_data["therapists"][1], at(day, 10))
+    screenshot(page, "04-dragged-to-sam")
+
 
 def test_a_repeat_booking_with_a_clash_is_settled_in_the_dialog(
     open_page, screenshot, receptionist, caller, clinic_data

@@ -5,12 +5,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from booking.models import Appointment
-from tests.conftest import NOW, weekday_therapist
-from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory, UserFactory
+from tests.conftest import NOW, staff_user, weekday_therapist
+from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory
 
 TORONTO = ZoneInfo("America/Toronto")
 SHEET = "/frontdesk/day-sheet/"
@@ -30,16 +29,10 @@ def frozen_clock():
         yield
 
 
-def user_in(group: str, username: str):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
-def desk(client, db):
-    client.force_login(user_in("Receptionist", "rosa"))
-    return client
+def desk(desk_client):
+    """A client logged in as Rosa, a receptionist."""
+    return desk_client
 
 
 def sheet(client, day: str = TUESDAY):
@@ -75,7 +68,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, db):
 
 
 def test_therapists_are_refused(client, appointment):
-    client.force_login(user_in("Therapist", "alex"))
+    client.force_login(staff_user("alex", "Therapist"))
 
     assert sheet(client).status_code == 403
 

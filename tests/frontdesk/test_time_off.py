@@ -9,15 +9,14 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.contrib.auth.models import Group
 from django.urls import reverse
 
 from booking import selectors
 from booking.actors import Actor
 from booking.models import Appointment
 from booking.selectors import SlotSearch
-from tests.conftest import NOW
-from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory, UserFactory
+from tests.conftest import NOW, staff_user
+from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory
 from therapists import services
 from therapists.models import TimeOff
 
@@ -38,16 +37,10 @@ def frozen_clock():
         yield
 
 
-def user_in(group: str, username: str):
-    user = UserFactory(username=username)
-    user.groups.add(Group.objects.get(name=group))
-    return user
-
-
 @pytest.fixture
-def desk(client, db):
-    client.force_login(user_in("Receptionist", "rosa"))
-    return client
+def desk(desk_client):
+    """A client logged in as Rosa, a receptionist."""
+    return desk_client
 
 
 @pytest.fixture
@@ -81,7 +74,7 @@ def test_anonymous_visitors_are_sent_to_log_in(client, db):
 
 def test_therapists_are_refused(client, therapist):
     time_off = TimeOffFactory(therapist=therapist, start=local("2026-12-09", 9), end=local("2026-12-09", 17))
-    client.force_login(user_in("Therapist", "alex"))
+    client.force_login(staff_user("alex", "Therapist"))
 
     assert client.get(PAGE).status_code == 403
     assert add(client, therapist).status_code == 403
@@ -281,7 +274,7 @@ def test_an_inactive_therapist_cannot_be_chosen(desk, therapist):
 
 
 def test_the_service_refuses_therapists_and_patients(therapist, now):
-    for actor in (Actor.patient(), Actor.staff(user_in("Therapist", "alex"))):
+    for actor in (Actor.patient(), Actor.staff(staff_user("alex", "Therapist"))):
         with pytest.raises(services.TimeOffError) as refused:
             services.time_off_add(
                 therapist=therapist,

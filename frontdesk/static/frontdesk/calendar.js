@@ -103,7 +103,6 @@
     if (props.firstVisit) parts.push("first visit");
     if (props.hasNote) parts.push("note from the patient");
     info.el.title = parts.join(" · ");
-    info.el.setAttribute("aria-label", parts.join(", "));
   }
 
   async function moveAppointment(info) {
@@ -185,7 +184,6 @@
     eventContent: eventNodes,
     eventDidMount: describe,
     eventFilter: (info) => info.view.type !== views.weekAll || info.event.display !== "background",
-    eventClassNames: (info) => info.event.classNames,
     eventClick: (info) => {
       if (info.event.extendedProps.kind === "appointment") {
         openPanel(withId(config.appointmentUrl, info.event.id), info.event.extendedProps.patient);

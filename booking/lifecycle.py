@@ -71,6 +71,13 @@ UNDO_TO: dict[str, str] = {
     Status.CANCELLED: Status.BOOKED,
 }
 STATUS_ACTIONS = (Action.CHECK_IN, Action.COMPLETE, Action.NO_SHOW)
+# What the undo button says, by the status it would take back.
+UNDO_LABELS: dict[str, str] = {
+    Status.CHECKED_IN: "Undo check-in",
+    Status.COMPLETED: "Undo completion",
+    Status.NO_SHOW: "Undo no-show",
+    Status.CANCELLED: "Undo the cancellation",
+}
 
 DONE = {
     Action.CHECK_IN: "checked in",

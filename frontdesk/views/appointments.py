@@ -18,6 +18,7 @@ from django.utils.formats import date_format
 from django.views.decorators.http import require_GET, require_POST
 
 from booking import history, lifecycle, selectors, services
+from booking.availability import Slot
 from booking.errors import BookingError
 from booking.lifecycle import STATUS_ACTIONS, Action
 from booking.models import Appointment
@@ -25,6 +26,7 @@ from clinic.context_processors import clinic_for
 from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
 from frontdesk.appointment_forms import MoveForm, StaffCancelForm, StaffNoteForm, StatusForm
+from therapists.models import Therapist
 
 REFUSED = 409
 BUSY = 503
@@ -69,12 +71,13 @@ def _panel_context(request: ClinicRequest, appointment: Appointment, **forms) ->
         "can_cancel": Action.CANCEL in actions,
         "can_move": Action.MOVE in actions,
         "can_undo": Action.UNDO in actions,
+        "undo_label": lifecycle.UNDO_LABELS.get(appointment.status, "Undo"),
         "late_if_cancelled": services.is_late_cancellation(appointment, clinic, now),
         "history": [history.entry(event, tz) for event in appointment.events.all()],
         "move_day": move_day,
         "move_previous": move_day - timedelta(days=1),
         "move_next": move_day + timedelta(days=1),
-        "move_times": move_times,
+        "move_times": _by_therapist(move_times),
         "move_form": forms.get("move_form")
         or MoveForm(
             initial={"start": local_start.replace(tzinfo=None), "therapist": appointment.therapist_id},
@@ -86,6 +89,14 @@ def _panel_context(request: ClinicRequest, appointment: Appointment, **forms) ->
         "calendar_url": reverse("frontdesk:calendar") + f"?date={local_start.date().isoformat()}",
         "patient_url": reverse("frontdesk:patient", args=[appointment.patient_id]),
     }
+
+
+def _by_therapist(slots: list[Slot]) -> list[tuple[Therapist, list[Slot]]]:
+    """Free times grouped per therapist, the appointment's own therapist first as the engine orders them."""
+    grouped: dict[Therapist, list[Slot]] = {}
+    for slot in slots:
+        grouped.setdefault(slot.therapist, []).append(slot)
+    return list(grouped.items())
 
 
 def _render_panel(request: ClinicRequest, appointment: Appointment, status: int = 200, **forms) -> HttpResponse:

@@ -58,3 +58,27 @@ def patients_visible_to(user: Any, queryset: QuerySet[Patient]) -> QuerySet[Pati
 
     own = appointments_visible_to(user, Appointment.objects.all())
     return queryset.filter(pk__in=own.values("patient_id"))
+
+
+# Managers configure the clinic; it is also what lets them look at any therapist's schedule.
+MANAGER_PERMISSION = "clinic.change_clinicsettings"
+
+
+def is_manager(user: Any) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGER_PERMISSION))
+
+
+def schedule_owner(user: Any, requested_slug: str | None) -> Therapist | None:
+    """Whose schedule `user` may see: a therapist their own (asking for another gives nothing); a manager the
+    therapist asked for, or the first active one; anyone else nobody."""
+    from therapists.models import Therapist
+
+    own = therapist_of(user)
+    if own is not None and not is_manager(user):
+        return own if requested_slug in (None, "", own.slug) else None
+    if not is_manager(user):
+        return None
+    therapists = Therapist.objects.order_by("-active", "order", "name", "pk")
+    if requested_slug:
+        return therapists.filter(slug=requested_slug).first()
+    return own or therapists.filter(active=True).first()

@@ -1,8 +1,9 @@
-from django.urls import path
+from django.urls import include, path
 
-from therapists import views
+from therapists.views import public as views
 
 urlpatterns = [
     path("therapists/", views.therapist_list, name="therapist_list"),
     path("therapists/<slug:slug>/", views.therapist_detail, name="therapist_detail"),
+    path("schedule/", include("therapists.schedule_urls")),
 ]

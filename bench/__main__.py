@@ -39,12 +39,11 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext, setup_test_environment, teardown_test_environment
 from django.utils import timezone
 
-from booking import availability, selectors
+from booking import availability, calendar_events, selectors
 from booking.availability import Interval, Rules
 from booking.models import Appointment, Patient, Service, ServiceOption
 from clinic import demo
 from clinic.models import ClinicSettings
-from frontdesk import events
 from therapists.models import Therapist
 
 THERAPISTS = 8
@@ -332,7 +331,9 @@ def desk_cases(bench: BenchClinic) -> list[DeskCase]:
     sunday = monday + timedelta(days=6)
 
     def feed(last_day: date) -> Callable[[], object]:
-        return lambda: events.feed(selectors.calendar_range(monday, last_day, clinic), monday, last_day, clinic.tz)
+        return lambda: calendar_events.feed(
+            selectors.calendar_range(monday, last_day, clinic), monday, last_day, clinic.tz
+        )
 
     day_url = f"/frontdesk/events/?start={monday}&end={monday + timedelta(days=1)}"
     week_url = f"/frontdesk/events/?start={monday}&end={sunday + timedelta(days=1)}"

@@ -8,6 +8,7 @@ from booking import history
 from booking.admin_forms import ServiceOptionInlineFormSet
 from booking.models import Appointment, AppointmentEvent, Patient, Service, ServiceOption
 from clinic import permissions
+from clinic.admin import VisibleRowsAdmin
 
 
 class ServiceOptionInline(admin.TabularInline):
@@ -66,7 +67,7 @@ class PatientAppointmentInline(admin.TabularInline):
 
 
 @admin.register(Patient)
-class PatientAdmin(admin.ModelAdmin):
+class PatientAdmin(VisibleRowsAdmin):
     list_display = ["name", "email", "phone", "date_of_birth", "created_at"]
     search_fields = ["name", "email", "phone"]
     date_hierarchy = "created_at"
@@ -74,8 +75,11 @@ class PatientAdmin(admin.ModelAdmin):
     fields = ["name", "email", "phone", "date_of_birth", "created_at"]
     inlines = [PatientAppointmentInline]
 
-    def get_queryset(self, request):
-        return permissions.patients_visible_to(request.user, super().get_queryset(request))
+    def rows_visible_to(self, user, queryset):
+        return permissions.patients_visible_to(user, queryset)
+
+    def sees_row(self, user, obj) -> bool:
+        return permissions.sees_patient(user, obj)
 
 
 class AppointmentEventInline(admin.TabularInline):
@@ -103,7 +107,7 @@ class AppointmentEventInline(admin.TabularInline):
 
 
 @admin.register(Appointment)
-class AppointmentAdmin(admin.ModelAdmin):
+class AppointmentAdmin(VisibleRowsAdmin):
     """Appointments, read only: booking, moving, cancelling and status changes happen at the front desk.
 
     Appointments are never deleted: a cancelled one is kept with who cancelled
@@ -144,7 +148,21 @@ class AppointmentAdmin(admin.ModelAdmin):
     ]
 
     def get_readonly_fields(self, request, obj=None):
-        return [field for group in self.fieldsets for line in group[1]["fields"] for field in _flat(line)]
+        fieldsets = self.get_fieldsets(request, obj)
+        return [field for group in fieldsets for line in group[1]["fields"] for field in _flat(line)]
+
+    # The front desk's page is closed to therapists: no link that only leads to a refusal.
+    def get_fieldsets(self, request, obj=None):
+        if permissions.works_front_desk(request.user):
+            return self.fieldsets
+        return [
+            (name, {**options, "fields": _without_front_desk(options["fields"])}) for name, options in self.fieldsets
+        ]
+
+    def get_list_display(self, request):
+        if permissions.works_front_desk(request.user):
+            return self.list_display
+        return _without_front_desk(self.list_display)
 
     @admin.display(description="start", ordering="start")
     def when(self, appointment: Appointment) -> str:
@@ -175,8 +193,11 @@ class AppointmentAdmin(admin.ModelAdmin):
         url = reverse("frontdesk:appointment", args=[appointment.pk])
         return format_html('<a href="{}">Open at the front desk</a>', url)
 
-    def get_queryset(self, request):
-        return permissions.appointments_visible_to(request.user, super().get_queryset(request))
+    def rows_visible_to(self, user, queryset):
+        return permissions.appointments_visible_to(user, queryset)
+
+    def sees_row(self, user, obj) -> bool:
+        return permissions.sees_appointment(user, obj)
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -186,6 +207,10 @@ class AppointmentAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
+
+
+def _without_front_desk(fields) -> list:
+    return [field for field in fields if field != "front_desk"]
 
 
 def _flat(line) -> tuple:

@@ -130,6 +130,12 @@ class Appointment(models.Model):
         help_text="End of the session plus the service's buffer; nothing else may start before it."
     )
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.BOOKED)
+    sequence = models.PositiveIntegerField(
+        default=0,
+        editable=False,
+        help_text="Rises each time the appointment is moved, cancelled or restored: the SEQUENCE calendar apps "
+        "compare to know that a copy they hold is out of date.",
+    )
     patient_note = models.TextField("note from the patient", blank=True, max_length=1000)
 
     channel = models.CharField(max_length=20, choices=Channel.choices, default=Channel.ONLINE)

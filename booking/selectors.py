@@ -6,7 +6,8 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Exists, Max, Min, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from booking import availability, coverage, series
 from booking.availability import Interval, Rules, Slot
@@ -102,7 +103,7 @@ def calendars(
     ):
         weekly[therapist_id].setdefault(weekday, []).append((start, end))
 
-    time_off = TimeOff.objects.filter(therapist_id__in=ids, start__lt=range_end, end__gt=range_start)
+    time_off = TimeOff.objects.approved().filter(therapist_id__in=ids, start__lt=range_end, end__gt=range_start)
     appointments = Appointment.objects.active().filter(
         therapist_id__in=ids, start__lt=range_end, blocked_until__gt=range_start
     )
@@ -203,7 +204,8 @@ def calendars_on_days(
         near_time_off |= Q(start__lt=range_end, end__gt=range_start)
         near_appointments |= Q(start__lt=range_end, blocked_until__gt=range_start)
     busy_rows = (
-        TimeOff.objects.filter(near_time_off, therapist_id__in=ids)
+        TimeOff.objects.approved()
+        .filter(near_time_off, therapist_id__in=ids)
         .order_by()
         .values_list("therapist_id", "start", "end")
         .union(
@@ -297,6 +299,17 @@ def patient_record(patient_id: int, now: datetime) -> PatientRecord:
     return PatientRecord(**counts)
 
 
+# What counts as a visit to the clinic when telling a first visit from a returning patient.
+VISIT_STATUSES = (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN, Appointment.Status.COMPLETED)
+
+
+def _earlier_visits() -> QuerySet[Appointment]:
+    """The visits of an outer query's patient before its appointment's start, with any therapist."""
+    return Appointment.objects.filter(
+        patient_id=OuterRef("patient_id"), start__lt=OuterRef("start"), status__in=VISIT_STATUSES
+    )
+
+
 @dataclass(frozen=True)
 class CalendarRange:
     """What the front desk calendar shows over some local days: therapists (the columns), their weekly hours,
@@ -308,32 +321,37 @@ class CalendarRange:
     appointments: list[Appointment]
 
 
-def calendar_range(first_day: date, last_day: date, clinic: ClinicSettings) -> CalendarRange:
-    """The calendar from `first_day` to `last_day` (inclusive), in four queries whatever its size."""
+def calendar_range(
+    first_day: date, last_day: date, clinic: ClinicSettings, *, therapist: Therapist | None = None
+) -> CalendarRange:
+    """The calendar from `first_day` to `last_day` (inclusive), in four queries whatever its size.
+
+    With `therapist`, only their column (a therapist's own schedule), whether they are active or not.
+    """
     tz = clinic.tz
     range_start = availability.local_midnight(first_day, tz)
     range_end = availability.local_midnight(last_day + timedelta(days=1), tz)
+    only = None if therapist is None else therapist.pk
+    columns = Therapist.objects.active() if only is None else Therapist.objects.filter(pk=only)
     therapists = list(
-        Therapist.objects.active()
-        .prefetch_related(Prefetch("working_hours", queryset=WorkingHours.objects.order_by("weekday", "start")))
-        .order_by("order", "name", "pk")
+        columns.prefetch_related(
+            Prefetch("working_hours", queryset=WorkingHours.objects.order_by("weekday", "start"))
+        ).order_by("order", "name", "pk")
     )
     weekly: dict[int, dict[int, list[tuple[time, time]]]] = {}
     for therapist in therapists:
         for hours in therapist.working_hours.all():
             weekly.setdefault(therapist.pk, {}).setdefault(hours.weekday, []).append((hours.start, hours.end))
+    whose = Q(therapist__active=True) if only is None else Q(therapist_id=only)
     time_off = list(
-        TimeOff.objects.filter(start__lt=range_end, end__gt=range_start, therapist__active=True).order_by("start")
-    )
-    live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN, Appointment.Status.COMPLETED]
-    earlier_visit = Appointment.objects.filter(
-        patient_id=OuterRef("patient_id"), start__lt=OuterRef("start"), status__in=live
+        TimeOff.objects.approved().filter(whose, start__lt=range_end, end__gt=range_start).order_by("start")
     )
     appointments = list(
         Appointment.objects.active()
         .filter(start__lt=range_end, end__gt=range_start)
+        .filter(Q() if only is None else Q(therapist_id=only))
         .select_related("patient", "service", "therapist")
-        .annotate(first_visit=~Exists(earlier_visit))
+        .annotate(first_visit=~Exists(_earlier_visits()))
         .order_by("start", "pk")
     )
     shown = {therapist.pk for therapist in therapists}
@@ -485,7 +503,9 @@ def stranded_appointments(
     ):
         current.setdefault(weekday, []).append((opens, closes))
     existing = list(
-        TimeOff.objects.filter(therapist_id=therapist.pk, start__lt=last, end__gt=first).values_list("start", "end")
+        TimeOff.objects.approved()
+        .filter(therapist_id=therapist.pk, start__lt=last, end__gt=first)
+        .values_list("start", "end")
     )
     # The stored flag, read with the appointments: the `therapist` given may already carry the proposed one.
     stored_active = found[0].therapist.active
@@ -508,10 +528,20 @@ class TimeOffEntry:
     booked: list[Appointment]
 
 
-def upcoming_time_off(now: datetime, *, limit: int = 200) -> list[TimeOffEntry]:
-    """Every therapist's current and upcoming time off, soonest first, in two queries."""
+def upcoming_time_off(
+    now: datetime,
+    *,
+    limit: int = 200,
+    statuses: Collection[str] = (TimeOff.Status.APPROVED,),
+    therapist: Therapist | None = None,
+) -> list[TimeOffEntry]:
+    """Every therapist's (or one `therapist`'s) current and upcoming time off, soonest first, in two queries.
+
+    Approved time off only, unless `statuses` says otherwise: a request waiting for approval is not time off yet.
+    """
     entries = list(
-        TimeOff.objects.filter(end__gt=now)
+        TimeOff.objects.filter(end__gt=now, status__in=statuses)
+        .filter(Q() if therapist is None else Q(therapist_id=therapist.pk))
         .select_related("therapist")
         .order_by("start", "therapist__order", "pk")[:limit]
     )
@@ -534,3 +564,148 @@ def upcoming_time_off(now: datetime, *, limit: int = 200) -> list[TimeOffEntry]:
         )
         for entry in entries
     ]
+
+
+def time_off_requests_waiting(now: datetime) -> int:
+    """How many therapists' time off requests are waiting for the front desk (not yet over): one query."""
+    return TimeOff.objects.requested().filter(end__gt=now).count()
+
+
+# Therapist.feed_token's column width.
+FEED_TOKEN_MAX_LENGTH = 64
+
+
+def therapist_by_feed_token(token: str) -> Therapist | None:
+    """The therapist whose calendar feed `token` opens, in one query; None for a wrong or replaced token.
+
+    Tokens are URL-safe base64 (letters, digits, - and _); anything else is refused before it reaches the
+    database, which keeps oddities such as a NUL character (that PostgreSQL rejects outright) out of the query.
+    """
+    shape = token.replace("-", "").replace("_", "")
+    if not (0 < len(token) <= FEED_TOKEN_MAX_LENGTH and shape.isascii() and shape.isalnum()):
+        return None
+    return Therapist.objects.filter(feed_token=token).only("pk", "name", "slug").first()
+
+
+# All a calendar feed entry may show. Notes, contact details and the private link are never even loaded.
+FEED_FIELDS = (
+    "pk",
+    "start",
+    "end",
+    "status",
+    "sequence",
+    "duration_minutes",
+    "created_at",
+    "updated_at",
+    "patient",
+    "patient__name",
+    "service",
+    "service__name",
+)
+
+
+def feed_appointments(therapist: Therapist, start: datetime, end: datetime) -> list[Appointment]:
+    """The therapist's appointments meeting [start, end), cancelled ones included, for their feed: one query."""
+    return list(
+        Appointment.objects.filter(therapist=therapist, start__lt=end, end__gt=start)
+        .select_related("patient", "service")
+        .only(*FEED_FIELDS)
+        .order_by("start", "pk")
+    )
+
+
+# --- a therapist's own schedule (/schedule/) -----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScheduleDay:
+    """One local day of a therapist's schedule: their working hours that weekday (none while inactive), the
+    time off that meets the day (approved, or their request still waiting), and their appointments that are
+    not cancelled, each with `previous_visits`: the patient's visits to the clinic before it, with any
+    therapist (0 for a first visit)."""
+
+    hours: list[tuple[time, time]]
+    time_off: list[TimeOff]
+    appointments: list[Appointment]
+
+
+def schedule_day(therapist: Therapist, day: date, clinic: ClinicSettings) -> ScheduleDay:
+    """A therapist's agenda for one local day, in three queries however many appointments it holds."""
+    day_start = availability.local_midnight(day, clinic.tz)
+    day_end = availability.local_midnight(day + timedelta(days=1), clinic.tz)
+    hours = list(
+        WorkingHours.objects.filter(therapist_id=therapist.pk, weekday=day.weekday())
+        .order_by("start")
+        .values_list("start", "end")
+    )
+    time_off = list(
+        TimeOff.objects.filter(therapist_id=therapist.pk, start__lt=day_end, end__gt=day_start)
+        .exclude(status=TimeOff.Status.DECLINED)
+        .order_by("start")
+    )
+    appointments = list(
+        _with_previous_visits(Appointment.objects.active())
+        .filter(therapist_id=therapist.pk, start__lt=day_end, end__gt=day_start)
+        .select_related("patient", "service")
+        .order_by("start", "pk")
+    )
+    return ScheduleDay(hours if therapist.active else [], time_off, appointments)
+
+
+def _with_previous_visits(appointments: QuerySet[Appointment]) -> QuerySet[Appointment]:
+    """Each appointment with `previous_visits`, its patient's visits before it (any therapist), in the same query."""
+    counted = _earlier_visits().order_by().values("patient_id").annotate(count=Count("pk")).values("count")
+    return appointments.annotate(previous_visits=Coalesce(Subquery(counted, output_field=IntegerField()), 0))
+
+
+def schedule_appointment(pk: int, therapist: Therapist) -> Appointment | None:
+    """One of `therapist`'s appointments with its patient, service and `previous_visits`, in one query; None if
+    it is not theirs."""
+    return (
+        _with_previous_visits(Appointment.objects.select_related("patient", "service", "therapist"))
+        .filter(pk=pk, therapist_id=therapist.pk)
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class TherapistVisits:
+    """A patient's appointments with one therapist, and how many visits they made to that therapist's
+    colleagues: a number only, since a therapist does not see their colleagues' appointments."""
+
+    upcoming: list[Appointment]
+    past: list[Appointment]
+    with_colleagues: int
+
+
+def visits_with_therapist(
+    patient_id: int, therapist: Therapist, now: datetime, *, leave_out: int | None = None
+) -> TherapistVisits:
+    """The patient's appointments with `therapist` (any status; `leave_out` is the one on screen), upcoming
+    soonest first and past latest first, with their service; and their completed visits with anyone else.
+    Two queries."""
+    mine = Appointment.objects.filter(patient_id=patient_id, therapist_id=therapist.pk)
+    if leave_out is not None:
+        mine = mine.exclude(pk=leave_out)
+    rows = list(mine.select_related("service").order_by("start", "pk"))
+    with_colleagues = (
+        Appointment.objects.filter(patient_id=patient_id, status=Appointment.Status.COMPLETED)
+        .exclude(therapist_id=therapist.pk)
+        .count()
+    )
+    return TherapistVisits(
+        upcoming=[row for row in rows if row.start >= now],
+        past=[row for row in reversed(rows) if row.start < now],
+        with_colleagues=with_colleagues,
+    )
+
+
+def schedule_therapists() -> list[Therapist]:
+    """Every therapist, the active ones first, for a manager choosing whose schedule to see: one query."""
+    return list(Therapist.objects.order_by("-active", "order", "name", "pk"))
+
+
+def schedule_hours(therapist: Therapist) -> tuple[time, time]:
+    """The earliest start and latest end of the therapist's weekly hours: the span their week shows."""
+    span = WorkingHours.objects.filter(therapist_id=therapist.pk).aggregate(first=Min("start"), last=Max("end"))
+    return span["first"] or time(9), span["last"] or time(17)

@@ -428,6 +428,7 @@ def appointment_cancel(*, appointment: Appointment, now: datetime, actor: Actor,
         current.cancelled_by = actor.user
         current.cancellation_reason = reason.strip()[:500]
         current.late_cancellation = is_late_cancellation(current, clinic, now)
+        current.sequence += 1
         current.save(
             update_fields=[
                 "status",
@@ -436,6 +437,7 @@ def appointment_cancel(*, appointment: Appointment, now: datetime, actor: Actor,
                 "cancelled_by",
                 "cancellation_reason",
                 "late_cancellation",
+                "sequence",
                 "updated_at",
             ]
         )
@@ -499,6 +501,9 @@ def appointment_move(
         current.start = start
         current.end = start + timedelta(minutes=current.duration_minutes)
         current.blocked_until = current.end + current.service.buffer
+        if current.start != before_start or chosen.pk != before_therapist.pk:
+            # Calendar apps (the therapist's feed) only take a changed time from a higher SEQUENCE.
+            current.sequence += 1
         _save(current)
         changes: dict = {}
         if before_start != current.start:
@@ -544,6 +549,7 @@ def appointment_undo(*, appointment: Appointment, now: datetime, actor: Actor) -
             current.cancelled_by_role = ""
             current.cancellation_reason = ""
             current.late_cancellation = False
+            current.sequence += 1
         current.status = lifecycle.target_status(Action.UNDO, before)
         _save(current)
         history.record(current, Kind.UNDONE, actor, now, status=[before, current.status])

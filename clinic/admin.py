@@ -1,16 +1,57 @@
 import zoneinfo
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
+from django.db.models import Model, QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
+from clinic import permissions
 from clinic.models import ClinicSettings
 
 admin.site.site_header = "Clinic administration"
 admin.site.site_title = "Clinic admin"
 admin.site.index_title = "Calendar, patients and clinic settings"
+
+
+class VisibleRowsAdmin(admin.ModelAdmin):
+    """An admin that shows each user only the rows `clinic.permissions` lets them see.
+
+    The list, its search box and URL filters, the autocomplete of fields pointing here, the change and history
+    pages all start from `get_queryset`; an object reached another way is checked with `sees_row`. A filter by
+    therapist lists every therapist whatever the rows, so only those who see every therapist get one.
+    """
+
+    def rows_visible_to(self, user: Any, queryset: QuerySet) -> QuerySet:
+        raise NotImplementedError
+
+    def sees_row(self, user: Any, obj: Model) -> bool:
+        raise NotImplementedError
+
+    def get_queryset(self, request):
+        return self.rows_visible_to(request.user, super().get_queryset(request))
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) and (obj is None or self.sees_row(request.user, obj))
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and (obj is None or self.sees_row(request.user, obj))
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return super().has_delete_permission(request, obj) and (obj is None or self.sees_row(request.user, obj))
+
+    def get_list_filter(self, request):
+        filters = super().get_list_filter(request)
+        if permissions.sees_every_therapist(request.user):
+            return filters
+        return [item for item in filters if _filter_field(item) != "therapist"]
+
+
+def _filter_field(item) -> str | None:
+    name = item[0] if isinstance(item, list | tuple) else item
+    return name.split("__")[0] if isinstance(name, str) else None
 
 
 class ClinicSettingsForm(forms.ModelForm):

@@ -244,7 +244,7 @@ LOGINS = (
         "manager", "Manager", "Morgan", "Tremblay", "/frontdesk/", "the calendar; services, prices, hours in /admin/"
     ),
     LoginSpec("reception", "Receptionist", "Rosa", "Almeida", "/frontdesk/", "the calendar, phone bookings, patients"),
-    LoginSpec("therapist", "Therapist", "Maya", "Lindqvist", "/admin/", "their own appointments and patients"),
+    LoginSpec("therapist", "Therapist", "Maya", "Lindqvist", "/schedule/", "their own day, week and patients"),
 )
 
 

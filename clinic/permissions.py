@@ -13,7 +13,7 @@ from django.urls import reverse
 
 if TYPE_CHECKING:
     from booking.models import Appointment, Patient
-    from therapists.models import Therapist
+    from therapists.models import Therapist, TimeOff, WorkingHours
 
 # Receptionists and managers hold it; it is what "runs the calendar" means.
 FRONT_DESK_PERMISSION = "booking.change_appointment"
@@ -35,6 +35,8 @@ def landing_url(user: Any) -> str:
     """Where each role starts after logging in."""
     if works_front_desk(user):
         return reverse("frontdesk:calendar")
+    if therapist_of(user) is not None:
+        return reverse("schedule:today")
     if user.is_staff:
         return reverse("admin:index")
     return reverse("home")
@@ -58,6 +60,67 @@ def patients_visible_to(user: Any, queryset: QuerySet[Patient]) -> QuerySet[Pati
 
     own = appointments_visible_to(user, Appointment.objects.all())
     return queryset.filter(pk__in=own.values("patient_id"))
+
+
+def sees_appointment(user: Any, appointment: Appointment) -> bool:
+    """One appointment, by the rule of `appointments_visible_to`: the front desk any, a therapist their own."""
+    if works_front_desk(user):
+        return True
+    own = therapist_of(user)
+    return own is not None and appointment.therapist_id == own.pk
+
+
+def sees_patient(user: Any, patient: Patient) -> bool:
+    """One patient, by the rule of `patients_visible_to` (one query, except for the front desk)."""
+    if works_front_desk(user):
+        return True
+    from booking.models import Patient
+
+    return patients_visible_to(user, Patient.objects.filter(pk=patient.pk)).exists()
+
+
+# Colleagues' records: a therapist's registration number and staff login, their weekly hours and their time off
+# (whose reason, a dentist or an illness, is nobody else's business) are for the front desk and managers, who
+# plan the calendar with them. A therapist sees only their own.
+
+
+def sees_every_therapist(user: Any) -> bool:
+    """The front desk (receptionists and managers): every therapist's record, hours and time off, and lists
+    that name them all."""
+    return works_front_desk(user)
+
+
+def sees_therapist_records(user: Any, therapist_id: int | None) -> bool:
+    """Whether `user` may see a record (the therapist's own, their hours, their time off) of this therapist."""
+    if sees_every_therapist(user):
+        return True
+    own = therapist_of(user)
+    return own is not None and therapist_id == own.pk
+
+
+def therapists_visible_to(user: Any, queryset: QuerySet[Therapist]) -> QuerySet[Therapist]:
+    """Every therapist for the front desk and managers; a therapist only themself; anyone else none."""
+    if sees_every_therapist(user):
+        return queryset
+    own = therapist_of(user)
+    return queryset.none() if own is None else queryset.filter(pk=own.pk)
+
+
+def working_hours_visible_to(user: Any, queryset: QuerySet[WorkingHours]) -> QuerySet[WorkingHours]:
+    """Everyone's hours for the front desk and managers; a therapist only their own; anyone else none."""
+    return _own_rows(user, queryset)
+
+
+def time_off_visible_to(user: Any, queryset: QuerySet[TimeOff]) -> QuerySet[TimeOff]:
+    """Everyone's time off, reasons included, for the front desk and managers; a therapist only their own."""
+    return _own_rows(user, queryset)
+
+
+def _own_rows(user: Any, queryset: QuerySet) -> QuerySet:
+    if sees_every_therapist(user):
+        return queryset
+    own = therapist_of(user)
+    return queryset.none() if own is None else queryset.filter(therapist=own)
 
 
 # Managers configure the clinic; it is also what lets them look at any therapist's schedule.

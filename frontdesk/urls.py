@@ -23,5 +23,7 @@ urlpatterns = [
     path("patients/<int:pk>/merge/", patients.patient_merge, name="patient_merge"),
     path("time-off/", time_off.time_off_page, name="time_off"),
     path("time-off/<int:pk>/remove/", time_off.time_off_remove, name="time_off_remove"),
+    path("time-off/<int:pk>/approve/", time_off.time_off_approve, name="time_off_approve"),
+    path("time-off/<int:pk>/decline/", time_off.time_off_decline, name="time_off_decline"),
     path("day-sheet/", day_sheet.day_sheet, name="day_sheet"),
 ]

@@ -22,6 +22,8 @@ from django.utils.html import format_html, format_html_join
 
 from booking import selectors
 from booking.models import Appointment
+from clinic import permissions
+from clinic.admin import VisibleRowsAdmin
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, Weekday, WorkingHours
 
@@ -261,7 +263,8 @@ class TimeOffInline(admin.TabularInline):
     model = TimeOff
     form = TimeOffForm
     formset = TimeOffInlineFormSet
-    fields = ["start", "end", "reason"]
+    fields = ["start", "end", "reason", "status"]
+    readonly_fields = ["status"]
     extra = 1
     verbose_name_plural = "current and upcoming time off"
 
@@ -270,7 +273,7 @@ class TimeOffInline(admin.TabularInline):
 
 
 @admin.register(Therapist)
-class TherapistAdmin(admin.ModelAdmin):
+class TherapistAdmin(VisibleRowsAdmin):
     class Media:
         css = {"all": ["therapists/admin.css"]}
 
@@ -278,6 +281,9 @@ class TherapistAdmin(admin.ModelAdmin):
     list_display = ["name", "title", "registration_number", "active", "services_count"]
     list_filter = ["active", "services"]
     search_fields = ["name", "registration_number", "user__username"]
+    # Explicit: the services count groups the rows, which drops the model's default order, and the autocomplete
+    # of fields pointing at therapists pages through this queryset.
+    ordering = ["order", "name"]
     prepopulated_fields = {"slug": ["name"]}
     filter_horizontal = ["services"]
     autocomplete_fields = ["user"]
@@ -291,13 +297,19 @@ class TherapistAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(services_count=Count("services", distinct=True))
 
+    def rows_visible_to(self, user, queryset):
+        return permissions.therapists_visible_to(user, queryset)
+
+    def sees_row(self, user, obj) -> bool:
+        return permissions.sees_therapist_records(user, obj.pk)
+
     @admin.display(description="services", ordering="services_count")
     def services_count(self, therapist: Therapist) -> int:
         return therapist.services_count  # type: ignore[attr-defined]
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(admin.ModelAdmin):
+class WorkingHoursAdmin(VisibleRowsAdmin):
     class Media:
         css = {"all": ["therapists/admin.css"]}
 
@@ -307,6 +319,12 @@ class WorkingHoursAdmin(admin.ModelAdmin):
     list_select_related = ["therapist"]
     ordering = ["therapist__order", "therapist__name", "weekday", "start"]
     delete_confirmation_template = "therapists/admin/workinghours_delete_confirmation.html"
+
+    def rows_visible_to(self, user, queryset):
+        return permissions.working_hours_visible_to(user, queryset)
+
+    def sees_row(self, user, obj) -> bool:
+        return permissions.sees_therapist_records(user, obj.therapist_id)
 
     def get_actions(self, request):
         # Deleting hours in bulk would strand appointments unseen; one at a time, the page lists them first.
@@ -332,14 +350,22 @@ class WorkingHoursAdmin(admin.ModelAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(admin.ModelAdmin):
+class TimeOffAdmin(VisibleRowsAdmin):
     class Media:
         css = {"all": ["therapists/admin.css"]}
 
     form = TimeOffAdminForm
-    list_display = ["therapist", "start", "end", "reason"]
-    list_filter = ["therapist"]
+    list_display = ["therapist", "start", "end", "reason", "status"]
+    list_filter = ["status", "therapist"]
+    # A therapist's request is answered at the front desk (which re-checks what is booked), not here.
+    readonly_fields = ["status", "requested_by", "decided_by", "decided_at", "decision_note"]
     list_select_related = ["therapist"]
     search_fields = ["reason", "therapist__name"]
     date_hierarchy = "start"
     ordering = ["-start"]
+
+    def rows_visible_to(self, user, queryset):
+        return permissions.time_off_visible_to(user, queryset)
+
+    def sees_row(self, user, obj) -> bool:
+        return permissions.sees_therapist_records(user, obj.therapist_id)

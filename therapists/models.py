@@ -86,11 +86,40 @@ class WorkingHours(models.Model):
         return f"{self.get_weekday_display()} {self.start:%H:%M}–{self.end:%H:%M}"
 
 
+class TimeOffQuerySet(models.QuerySet):
+    def approved(self) -> "TimeOffQuerySet":
+        """Time off that counts: it blocks free times and strands what is booked inside it."""
+        return self.filter(status=TimeOff.Status.APPROVED)
+
+    def requested(self) -> "TimeOffQuerySet":
+        """A therapist's requests still waiting for the front desk; they block nothing yet."""
+        return self.filter(status=TimeOff.Status.REQUESTED)
+
+
 class TimeOff(models.Model):
+    class Status(models.TextChoices):
+        APPROVED = "approved", "Approved"
+        REQUESTED = "requested", "Waiting for approval"
+        DECLINED = "declined", "Declined"
+
     therapist = models.ForeignKey(Therapist, on_delete=models.CASCADE, related_name="time_off")
     start = models.DateTimeField()
     end = models.DateTimeField()
     reason = models.CharField(max_length=200, blank=True)
+    # Only approved time off is time off; a request (booked patients fall inside it) waits for the front desk.
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.APPROVED)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.CharField(
+        max_length=200, blank=True, help_text="Why a request was declined, shown to the therapist."
+    )
+
+    objects = TimeOffQuerySet.as_manager()
 
     class Meta:
         ordering = ["start"]
@@ -98,6 +127,9 @@ class TimeOff(models.Model):
         verbose_name_plural = "time off"
         constraints = [
             models.CheckConstraint(condition=Q(start__lt=F("end")), name="time_off_start_before_end"),
+            models.CheckConstraint(
+                condition=Q(status__in=["approved", "requested", "declined"]), name="time_off_valid_status"
+            ),
         ]
 
     def __str__(self) -> str:

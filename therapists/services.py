@@ -6,11 +6,17 @@ check and the write. Time off never cancels what is already booked: if it
 would strand booked appointments, the write is refused with their list until
 the person confirms exactly those appointments; the front desk then moves or
 cancels them through booking's services.
+
+A therapist adds their own time off with `time_off_request`: blocked at once
+when nothing booked falls inside it, otherwise a request (blocking nothing)
+that the front desk approves, once it has seen what is booked, or declines.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
@@ -20,8 +26,9 @@ from booking.actors import Actor, Role
 from booking.errors import BookingError
 from booking.locks import lock, write_transaction
 from booking.models import Appointment
+from clinic import permissions
 from clinic.models import ClinicSettings
-from therapists.models import Therapist, TimeOff
+from therapists.models import Therapist, TimeOff, new_feed_token
 
 # Time off may be recorded a little after it began (a therapist went home sick yesterday), not long after.
 EARLIEST_START = timedelta(days=7)
@@ -39,6 +46,15 @@ class TimeOffError(Exception):
         "overlaps": "This overlaps time off already recorded for this therapist; change or remove that one instead.",
         "stranded": "Booked appointments fall in this time off.",
         "not_allowed": "You are not allowed to change therapists' time.",
+        "overlaps_request": "This overlaps a time off request still waiting for approval for this therapist.",
+        "not_yours": "You can only change your own time off.",
+        "gone": "That time off is no longer there: it was withdrawn or removed.",
+        "decided": "That request has already been approved or declined.",
+        "not_approved": "That is not approved time off: approve or decline the request instead.",
+        "no_reason": "Say in a few words why, so the therapist knows.",
+        "under_way": "That time off has already begun; ask the front desk to end it.",
+        "booked_inside": "Patients are booked inside that time off; ask the front desk to take it away.",
+        "declined": "A declined request stays in the records.",
         "busy": "The calendar is busy right now. Please try again in a moment.",
     }
 
@@ -76,6 +92,29 @@ def _check_times(start: datetime, end: datetime, now: datetime) -> None:
         raise TimeOffError("too_long")
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())[:200]
+
+
+def _check_no_overlap(
+    therapist: Therapist, start: datetime, end: datetime, *, approved_only: bool = False, exclude: int | None = None
+) -> None:
+    """Time off may not overlap other time off of the same therapist, nor a request still waiting (declined
+    requests count for nothing). In one query."""
+    clashing = TimeOff.objects.filter(therapist=therapist, start__lt=end, end__gt=start).exclude(
+        status=TimeOff.Status.DECLINED
+    )
+    if approved_only:
+        clashing = clashing.approved()
+    if exclude is not None:
+        clashing = clashing.exclude(pk=exclude)
+    found = set(clashing.values_list("status", flat=True)[:10])
+    if TimeOff.Status.APPROVED in found:
+        raise TimeOffError("overlaps")
+    if found:
+        raise TimeOffError("overlaps_request")
+
+
 def time_off_add(
     *,
     therapist: Therapist,
@@ -97,14 +136,21 @@ def time_off_add(
     try:
         with write_transaction():
             [locked] = lock(Therapist.objects.filter(pk=therapist.pk), no_key=True)
-            if TimeOff.objects.filter(therapist=locked, start__lt=end, end__gt=start).exists():
-                raise TimeOffError("overlaps")
+            _check_no_overlap(locked, start, end)
             stranded = selectors.stranded_appointments(
                 locked, now=now, clinic=ClinicSettings.load(), add_time_off=[(start, end)]
             )
             if {appointment.pk for appointment in stranded} - set(confirm_stranded):
                 raise StrandedAppointments(stranded)
-            time_off = TimeOff(therapist=locked, start=start, end=end, reason=" ".join(reason.split())[:200])
+            time_off = TimeOff(
+                therapist=locked,
+                start=start,
+                end=end,
+                reason=_one_line(reason),
+                requested_by=actor.user,
+                decided_by=actor.user,
+                decided_at=now,
+            )
             try:
                 time_off.full_clean()
             except ValidationError as error:
@@ -128,6 +174,8 @@ def time_off_remove(*, time_off: TimeOff, now: datetime, actor: Actor) -> TimeOf
             current = TimeOff.objects.filter(pk=time_off.pk).first()
             if current is None:
                 return None
+            if current.status != TimeOff.Status.APPROVED:
+                raise TimeOffError("not_approved")
             if current.end <= now:
                 raise TimeOffError("over")
             if current.start >= now:
@@ -138,3 +186,206 @@ def time_off_remove(*, time_off: TimeOff, now: datetime, actor: Actor) -> TimeOf
     except BookingError as error:
         raise TimeOffError("busy") from error
     return current
+
+
+# --- a therapist's own time off, and the front desk's answer to a request ----------------------------
+
+
+@dataclass(frozen=True)
+class TimeOffRequestOutcome:
+    """What came of a therapist asking for time off: blocked at once, or a request listing what is booked."""
+
+    time_off: TimeOff
+    stranded: list[Appointment]
+
+    @property
+    def approved(self) -> bool:
+        return self.time_off.status == TimeOff.Status.APPROVED
+
+
+def _check_own_or_front_desk(actor: Actor, therapist_id: int) -> None:
+    """A therapist acts on their own time only; the front desk and the system (a manager included) on anyone's."""
+    if actor.role in (Role.FRONT_DESK, Role.SYSTEM):
+        return
+    if actor.role != Role.THERAPIST:
+        raise TimeOffError("not_allowed")
+    if actor.therapist_id != therapist_id:
+        raise TimeOffError("not_yours")
+
+
+def time_off_request(
+    *, therapist: Therapist, start: datetime, end: datetime, reason: str, now: datetime, actor: Actor
+) -> TimeOffRequestOutcome:
+    """A therapist's own time off (or a manager's, through that therapist's schedule).
+
+    Checked as `time_off_add` checks it. If no booked appointment would be left inside it, it is approved at
+    once and blocks those times; otherwise it is saved as a request that blocks nothing and lists the
+    appointments, until the front desk approves (`time_off_approve`) or declines it.
+    """
+    _check_own_or_front_desk(actor, therapist.pk)
+    _check_times(start, end, now)
+    try:
+        with write_transaction():
+            [locked] = lock(Therapist.objects.filter(pk=therapist.pk), no_key=True)
+            _check_no_overlap(locked, start, end)
+            stranded = selectors.stranded_appointments(
+                locked, now=now, clinic=ClinicSettings.load(), add_time_off=[(start, end)]
+            )
+            approved = not stranded
+            time_off = TimeOff(
+                therapist=locked,
+                start=start,
+                end=end,
+                reason=_one_line(reason),
+                status=TimeOff.Status.APPROVED if approved else TimeOff.Status.REQUESTED,
+                requested_by=actor.user,
+                # Approved at once: nobody had to decide, unless the front desk itself asked.
+                decided_by=actor.user if approved and actor.role == Role.FRONT_DESK else None,
+                decided_at=now if approved else None,
+            )
+            try:
+                time_off.full_clean()
+            except ValidationError as error:
+                raise TimeOffError("invalid", " ".join(error.messages)) from error
+            time_off.save()
+    except BookingError as error:
+        raise TimeOffError("busy") from error
+    return TimeOffRequestOutcome(time_off, stranded)
+
+
+def time_off_withdraw(*, time_off: TimeOff, now: datetime, actor: Actor) -> None:
+    """Take back one's own time off: a request still waiting, or approved time off that has not begun and has
+    nobody booked inside it (anything else is the front desk's to change). Gone already is fine."""
+    _check_own_or_front_desk(actor, time_off.therapist_id)
+    try:
+        with write_transaction():
+            lock(Therapist.objects.filter(pk=time_off.therapist_id), no_key=True)
+            current = TimeOff.objects.filter(pk=time_off.pk, therapist_id=time_off.therapist_id).first()
+            if current is None:
+                return
+            if current.status == TimeOff.Status.DECLINED:
+                raise TimeOffError("declined")
+            if current.status == TimeOff.Status.APPROVED:
+                if current.end <= now:
+                    raise TimeOffError("over")
+                if current.start < now:
+                    raise TimeOffError("under_way")
+                live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]
+                booked_inside = Appointment.objects.filter(
+                    therapist_id=current.therapist_id, status__in=live, start__lt=current.end, end__gt=current.start
+                )
+                if booked_inside.exists():
+                    raise TimeOffError("booked_inside")
+            current.delete()
+    except BookingError as error:
+        raise TimeOffError("busy") from error
+
+
+def _waiting_request(time_off: TimeOff, now: datetime) -> TimeOff:
+    """The request as it is now, inside the transaction, with its therapist's row locked."""
+    lock(Therapist.objects.filter(pk=time_off.therapist_id), no_key=True)
+    current = TimeOff.objects.select_related("therapist").filter(pk=time_off.pk).first()
+    if current is None:
+        raise TimeOffError("gone")
+    if current.status != TimeOff.Status.REQUESTED:
+        raise TimeOffError("decided")
+    if current.end <= now:
+        raise TimeOffError("over")
+    return current
+
+
+def time_off_approve(*, time_off: TimeOff, confirm_stranded: Collection[int], now: datetime, actor: Actor) -> TimeOff:
+    """Approve a therapist's request: from now on it blocks those times.
+
+    As with `time_off_add`, every booked appointment it would strand now (one booked since the request was
+    made included) must be among `confirm_stranded`, the ones the person was shown; if not, nothing changes and
+    StrandedAppointments lists them all.
+    """
+    _check_actor(actor)
+    try:
+        with write_transaction():
+            current = _waiting_request(time_off, now)
+            _check_no_overlap(current.therapist, current.start, current.end, approved_only=True, exclude=current.pk)
+            stranded = selectors.stranded_appointments(
+                current.therapist, now=now, clinic=ClinicSettings.load(), add_time_off=[(current.start, current.end)]
+            )
+            if {appointment.pk for appointment in stranded} - set(confirm_stranded):
+                raise StrandedAppointments(stranded)
+            current.status = TimeOff.Status.APPROVED
+            current.decided_by = actor.user
+            current.decided_at = now
+            current.decision_note = ""
+            current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    except BookingError as error:
+        raise TimeOffError("busy") from error
+    return current
+
+
+def time_off_decline(*, time_off: TimeOff, reason: str, now: datetime, actor: Actor) -> TimeOff:
+    """Decline a therapist's request, saying why: it stays in the records as declined and blocks nothing."""
+    _check_actor(actor)
+    note = _one_line(reason)
+    if not note:
+        raise TimeOffError("no_reason")
+    try:
+        with write_transaction():
+            current = _waiting_request(time_off, now)
+            current.status = TimeOff.Status.DECLINED
+            current.decided_by = actor.user
+            current.decided_at = now
+            current.decision_note = note
+            current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    except BookingError as error:
+        raise TimeOffError("busy") from error
+    return current
+
+
+# --- the calendar feed's link -------------------------------------------------------------------
+
+logger = logging.getLogger(__name__)
+
+
+class FeedTokenError(Exception):
+    messages = {
+        "not_allowed": "Only the therapist or one of the clinic's managers can replace this calendar link.",
+        "gone": "This therapist is no longer in the clinic's records.",
+        "busy": "The calendar is busy right now. Please try again in a moment.",
+    }
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.message = self.messages[code]
+        super().__init__(self.message)
+
+
+def _may_replace_feed_token(actor: Actor, therapist: Therapist) -> bool:
+    if actor.role == Role.THERAPIST and actor.therapist_id == therapist.pk:
+        return True
+    return permissions.is_manager(actor.user)
+
+
+def feed_token_replace(*, therapist: Therapist, actor: Actor) -> Therapist:
+    """Give `therapist` a new calendar feed token: the old link stops working at once, the new one works.
+
+    Only the therapist themselves or a manager may. Calendar apps subscribed to the old link keep what they
+    fetched last and get nothing new until they subscribe to the new one.
+    """
+    if not _may_replace_feed_token(actor, therapist):
+        raise FeedTokenError("not_allowed")
+    token = new_feed_token()
+    try:
+        with write_transaction():
+            replaced = Therapist.objects.filter(pk=therapist.pk).update(feed_token=token)
+    except BookingError as error:
+        raise FeedTokenError("busy") from error
+    if not replaced:
+        raise FeedTokenError("gone")
+    therapist.feed_token = token
+    # Whose and by whom, never the token itself: logs are read by more people than the link is meant for.
+    logger.info(
+        "Calendar feed link replaced for therapist %s by %s (user %s)",
+        therapist.pk,
+        actor.role,
+        getattr(actor.user, "pk", None),
+    )
+    return therapist

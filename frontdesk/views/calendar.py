@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import time, timedelta
-
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
@@ -11,20 +9,10 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from booking import selectors
+from booking import calendar_events, selectors
 from clinic.context_processors import clinic_for
-from frontdesk import events
 from frontdesk.access import front_desk_required
 from frontdesk.calendar_forms import CalendarPageForm, DayRangeForm, form_errors
-
-
-def _hour_floor(moment: time) -> str:
-    return f"{moment.hour:02d}:00:00"
-
-
-def _hour_ceiling(moment: time) -> str:
-    hour = moment.hour + (1 if (moment.minute or moment.second) else 0)
-    return "24:00:00" if hour >= 24 else f"{hour:02d}:00:00"
 
 
 @front_desk_required
@@ -36,17 +24,14 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     form.is_valid()
     first, last = selectors.calendar_hours()
     now = timezone.now().astimezone(clinic.tz)
-    offset = now.utcoffset() or timedelta(0)
-    sign = "-" if offset < timedelta(0) else "+"
-    minutes = abs(int(offset.total_seconds())) // 60
     config = {
         "date": (form.cleaned_data.get("date") or today).isoformat(),
         "today": today.isoformat(),
         "view": form.cleaned_data.get("view") or "day",
-        "slotMinTime": _hour_floor(first),
-        "slotMaxTime": _hour_ceiling(last),
+        "slotMinTime": calendar_events.hour_floor(first),
+        "slotMaxTime": calendar_events.hour_ceiling(last),
         # EventCalendar draws "now" in this offset; the events themselves are wall-clock times.
-        "utcOffset": f"{sign}{minutes // 60:02d}:{minutes % 60:02d}",
+        "utcOffset": calendar_events.utc_offset(now),
         "eventsUrl": reverse("frontdesk:events"),
         "resourcesUrl": reverse("frontdesk:resources"),
         "appointmentUrl": reverse("frontdesk:appointment", args=[0]),
@@ -72,7 +57,7 @@ def events_feed(request: HttpRequest) -> JsonResponse:
     clinic = clinic_for(request)
     first_day, last_day = form.cleaned_data["start"], form.cleaned_data["last_day"]
     found = selectors.calendar_range(first_day, last_day, clinic)
-    return JsonResponse(events.feed(found, first_day, last_day, clinic.tz), safe=False)
+    return JsonResponse(calendar_events.feed(found, first_day, last_day, clinic.tz), safe=False)
 
 
 @never_cache
@@ -85,4 +70,4 @@ def resources_feed(request: HttpRequest) -> JsonResponse:
         return JsonResponse({"errors": form_errors(form)}, status=400)
     clinic = clinic_for(request)
     therapists = selectors.calendar_therapists(form.cleaned_data["start"], form.cleaned_data["last_day"], clinic)
-    return JsonResponse(events.resources(therapists), safe=False)
+    return JsonResponse(calendar_events.resources(therapists), safe=False)

@@ -4,6 +4,7 @@ A receptionist logs in, drags an appointment to another therapist, checks a pati
 appointment as a no-show and cancels another; then the demo clinic's day and week are photographed.
 """
 
+import contextlib
 import re
 from datetime import date, datetime, time, timedelta
 
@@ -187,3 +188,35 @@ def test_the_demo_clinics_day_and_week(open_page, screenshot, clinic_data):
     go_to(phone, day)
     expect(phone.locator(".ec-event.appointment").first).to_be_visible()
     screenshot(phone, "demo-phone")
+
+
+def test_a_slow_answer_for_the_day_just_left_never_replaces_the_day_shown(open_page, calendar_day):
+    """The receptionist jumps to another day while the first day is still loading: the old answer is dropped."""
+    staff_user("rosa", "Receptionist")
+    page = open_page(**DESKTOP)
+    log_in(page, "rosa")
+    expect(page.locator("#cal-title")).not_to_have_text("Calendar")
+    held = []
+
+    def hold_the_past_day(route):
+        if f"start={calendar_day['past'].isoformat()}" in route.request.url and not held:
+            held.append(route)  # answered only once the next day has loaded
+        else:
+            route.continue_()
+
+    page.route("**/frontdesk/events/*", hold_the_past_day)
+    page.get_by_label("Go to date").fill(calendar_day["past"].isoformat())
+    page.get_by_label("Go to date").dispatch_event("change")
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert held, "the past day's events were never asked for"
+
+    go_to(page, calendar_day["coming"])
+    expect(event(page, "Mira Patel")).to_be_visible()
+    with contextlib.suppress(Exception):  # the page has already dropped that request: as it should
+        held[0].continue_()
+    page.wait_for_timeout(500)
+    expect(event(page, "Mira Patel")).to_be_visible()
+    expect(event(page, "Iris Chen")).to_have_count(0)

@@ -92,10 +92,13 @@ def test_receptionists_and_managers_open_the_calendar(client, appointment, group
 
 @pytest.mark.parametrize(
     ("group", "landing"),
-    [("Receptionist", "/frontdesk/"), ("Manager", "/frontdesk/"), ("Therapist", "/admin/")],
+    [("Receptionist", "/frontdesk/"), ("Manager", "/frontdesk/"), ("Therapist", "/schedule/")],
 )
-def test_each_role_lands_on_its_own_page_after_login(client, group, landing):
+def test_each_role_lands_on_its_own_page_after_login(client, therapist, group, landing):
     user = staff_user("someone", group)
+    if group == "Therapist":
+        therapist.user = user
+        therapist.save()
     response = client.post(reverse("login"), {"username": user.username, "password": "a-long-test-password"})
 
     assert response.status_code == 302

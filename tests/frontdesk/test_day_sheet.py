@@ -14,9 +14,10 @@ from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory
 TORONTO = ZoneInfo("America/Toronto")
 SHEET = "/frontdesk/day-sheet/"
 TUESDAY = "2026-12-08"
-# Clinic settings, session, user, two for permissions, then the calendar's four reads: therapists, their hours,
-# time off, appointments (with patient, service and therapist, and whether each is a first visit).
-SHEET_QUERIES = 9
+# Clinic settings, session, user, two for permissions, the menu's count of time off requests waiting, then the
+# calendar's four reads: therapists, their hours, time off, appointments (with patient, service and therapist,
+# and whether each is a first visit).
+SHEET_QUERIES = 10
 
 
 def local(day: str, hour: int, minute: int = 0) -> datetime:

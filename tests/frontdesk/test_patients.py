@@ -238,9 +238,10 @@ def many_patients_with_appointments(count: int, therapist, service) -> None:
         book(patient, therapist, service, past, status=Appointment.Status.COMPLETED)
 
 
-# Every front desk request: the clinic (time zone), session, user, the user's permissions (two). Then the
-# directory's own: the count (pages only), one page of patients, and their upcoming visits in one query.
-DIRECTORY_QUERIES = 8
+# Every front desk request: the clinic (time zone), session, user, the user's permissions (two); every full page
+# the menu's count of time off requests waiting. Then the directory's own: the count (pages only), one page of
+# patients, and their upcoming visits in one query.
+DIRECTORY_QUERIES = 9
 # The same five, then the search itself.
 SEARCH_QUERIES = 6
 
@@ -292,8 +293,9 @@ def test_patient_page_shows_the_record_and_appointments_on_the_clinic_clock(desk
     assert "No-show" in html
 
 
-# The five of every request, then the patient, their record, their appointments and possible duplicates.
-PATIENT_PAGE_QUERIES = 9
+# The five of every request, the menu's count of time off requests, then the patient, their record, their
+# appointments and possible duplicates.
+PATIENT_PAGE_QUERIES = 10
 
 
 @pytest.mark.parametrize("count", [1, 20])

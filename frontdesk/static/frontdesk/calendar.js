@@ -45,8 +45,8 @@
     shown.show();
   }
 
-  async function getJSON(url) {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin" });
+  async function getJSON(url, signal) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
     if (!response.ok) {
       throw new Error(`The calendar could not load (${response.status}). Reload the page to try again.`);
     }
@@ -54,6 +54,26 @@
   }
 
   const rangeQuery = (info) => `?start=${ymd(info.start)}&end=${ymd(info.end)}`;
+
+  /**
+   * Only the newest load of a kind may fill the calendar: EventCalendar takes whatever a source hands it
+   * last, so a slow answer for the day the receptionist just left must not replace the day they went to.
+   */
+  function latestOnly() {
+    let current = null;
+    return (url, success, failure, use = (data) => data) => {
+      current?.abort();
+      const request = (current = new AbortController());
+      getJSON(url, request.signal)
+        .then((data) => success(use(data)))
+        .catch((error) => {
+          if (!request.signal.aborted) toast(error.message, "error");
+          failure(error);
+        });
+    };
+  }
+  const loadResources = latestOnly();
+  const loadEvents = latestOnly();
 
   let panel = null;
   function openPanel(url, title) {
@@ -158,29 +178,13 @@
     eventDurationEditable: false,
     refetchResourcesOnNavigate: true,
     resources: (info, success, failure) => {
-      getJSON(config.resourcesUrl + rangeQuery(info))
-        .then((therapists) => {
-          fillTherapistFilter(therapists);
-          const only = therapistSelect.value;
-          success(only ? therapists.filter((therapist) => therapist.id === only) : therapists);
-        })
-        .catch((error) => {
-          toast(error.message, "error");
-          failure(error);
-        });
+      loadResources(config.resourcesUrl + rangeQuery(info), success, failure, (therapists) => {
+        fillTherapistFilter(therapists);
+        const only = therapistSelect.value;
+        return only ? therapists.filter((therapist) => therapist.id === only) : therapists;
+      });
     },
-    eventSources: [
-      {
-        events: (info, success, failure) => {
-          getJSON(config.eventsUrl + rangeQuery(info))
-            .then(success)
-            .catch((error) => {
-              toast(error.message, "error");
-              failure(error);
-            });
-        },
-      },
-    ],
+    eventSources: [{ events: (info, success, failure) => loadEvents(config.eventsUrl + rangeQuery(info), success, failure) }],
     eventContent: eventNodes,
     eventDidMount: describe,
     eventFilter: (info) => info.view.type !== views.weekAll || info.event.display !== "background",

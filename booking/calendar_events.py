@@ -1,12 +1,13 @@
-"""The calendar feed's JSON: EventCalendar events and resources built from booking.selectors.calendar_range.
+"""EventCalendar's JSON for the staff calendars: events and resources built from booking.selectors.calendar_range.
 
-Pure. Times are the clinic's wall clock without an offset ("2026-12-08T10:00:00"), which EventCalendar shows
-as they are, so the calendar reads the clinic's time whatever the time zone of the receptionist's computer.
+Shared by the front desk calendar (every therapist) and a therapist's own schedule (one column). Pure.
+Times are the clinic's wall clock without an offset ("2026-12-08T10:00:00"), which EventCalendar shows as
+they are, so a calendar reads the clinic's time whatever the time zone of the computer or phone showing it.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, tzinfo
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from booking import availability
@@ -22,7 +23,8 @@ def wall_clock(moment: datetime, tz: tzinfo) -> str:
     return moment.astimezone(tz).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def appointment_event(appointment: Appointment, tz: tzinfo) -> Event:
+def appointment_event(appointment: Appointment, tz: tzinfo, *, editable: bool = True) -> Event:
+    """One appointment; with `editable` off it cannot be dragged, whatever its status."""
     first_visit = bool(getattr(appointment, "first_visit", False))
     has_note = bool(appointment.patient_note.strip())
     marks = (" · first visit" if first_visit else "") + (" · note" if has_note else "")
@@ -35,7 +37,7 @@ def appointment_event(appointment: Appointment, tz: tzinfo) -> Event:
         "title": title,
         "status": appointment.status,
         "classNames": ["appointment", f"status-{appointment.status.replace('_', '-')}"],
-        "editable": appointment.status in (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN),
+        "editable": editable and appointment.status in (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN),
         "extendedProps": {
             "kind": "appointment",
             "status": appointment.status,
@@ -87,15 +89,18 @@ def time_off_event(time_off: TimeOff, tz: tzinfo) -> Event:
     return _background(time_off.therapist_id, time_off.start, time_off.end, tz, "time-off", label)
 
 
-def feed(calendar: CalendarRange, first_day: date, last_day: date, tz: tzinfo) -> list[Event]:
-    """Closed times, time off and appointments of every therapist shown, for days first to last (inclusive)."""
+def feed(calendar: CalendarRange, first_day: date, last_day: date, tz: tzinfo, *, editable: bool = True) -> list[Event]:
+    """Closed times, time off and appointments of every therapist shown, for days first to last (inclusive).
+
+    With `editable` off (a therapist's read-only schedule) no appointment can be dragged.
+    """
     events: list[Event] = []
     for therapist in calendar.therapists:
         weekly = calendar.weekly_hours.get(therapist.pk, {}) if therapist.active else {}
         for interval in closed_times(therapist.pk, weekly, first_day, last_day, tz):
             events.append(_background(therapist.pk, interval.start, interval.end, tz, "closed", "Closed"))
     events += [time_off_event(time_off, tz) for time_off in calendar.time_off]
-    events += [appointment_event(appointment, tz) for appointment in calendar.appointments]
+    events += [appointment_event(appointment, tz, editable=editable) for appointment in calendar.appointments]
     return events
 
 
@@ -108,3 +113,22 @@ def resources(therapists: list[Therapist]) -> list[Event]:
         }
         for therapist in therapists
     ]
+
+
+def hour_floor(moment: time) -> str:
+    """The hour a calendar's grid starts at to show `moment`: "09:00:00" for 9:30."""
+    return f"{moment.hour:02d}:00:00"
+
+
+def hour_ceiling(moment: time) -> str:
+    """The hour a calendar's grid ends at to show `moment`: "18:00:00" for 17:30, "24:00:00" at most."""
+    hour = moment.hour + (1 if (moment.minute or moment.second) else 0)
+    return "24:00:00" if hour >= 24 else f"{hour:02d}:00:00"
+
+
+def utc_offset(moment: datetime) -> str:
+    """`moment`'s offset as EventCalendar's timeZone option takes it ("-05:00"): where it draws "now"."""
+    offset = moment.utcoffset() or timedelta(0)
+    sign = "-" if offset < timedelta(0) else "+"
+    minutes = abs(int(offset.total_seconds())) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
+from django.conf import settings
 from django.utils import timezone
 from icalendar import Calendar, Event
 
@@ -14,7 +17,10 @@ def appointment_calendar(appointment: Appointment, *, clinic_name: str, address:
     calendar.add("version", "2.0")
     calendar.add("method", "PUBLISH")
     event = Event()
-    event.add("uid", f"appointment-{appointment.pk}-{appointment.manage_token[:12]}@clinic-booking")
+    # Stable and free of any secret: the private link's token never goes into a calendar.
+    event.add("uid", f"visit-{appointment.pk}@{urlsplit(settings.SITE_URL).hostname or 'clinic-booking'}")
+    # Rises with each move or cancellation, so a calendar that already holds the visit updates it.
+    event.add("sequence", appointment.sequence)
     event.add("dtstamp", timezone.now())
     event.add("dtstart", appointment.start)
     event.add("dtend", appointment.end)

@@ -143,3 +143,21 @@ def test_ics_has_the_event_in_utc(client, appointment):
 def test_manage_page_query_count(client, appointment, django_assert_max_num_queries):
     with django_assert_max_num_queries(2):
         assert client.get(appointment.private_link_path()).status_code == 200
+
+
+def test_calendar_file_uid_carries_no_part_of_the_private_link(client, appointment):
+    from icalendar import Calendar
+
+    from booking import services
+    from booking.actors import Actor
+
+    url = f"{appointment.private_link_path()}appointment.ics"
+    [before] = Calendar.from_ical(client.get(url).content).walk("VEVENT")
+    services.appointment_move(
+        appointment=appointment, start=appointment.start + timedelta(days=1), now=NOW, actor=Actor.system("tests")
+    )
+    [after] = Calendar.from_ical(client.get(url).content).walk("VEVENT")
+
+    assert str(before["UID"]) == str(after["UID"]) == f"visit-{appointment.pk}@127.0.0.1"
+    assert appointment.manage_token[:6] not in str(before["UID"])
+    assert (before["SEQUENCE"], after["SEQUENCE"]) == (0, 1)

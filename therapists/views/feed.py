@@ -74,16 +74,16 @@ def _render_settings(request: HttpRequest, therapist: Therapist, *, status: int 
 
 
 @never_cache
-@require_safe
 @schedule_view
+@require_safe
 def feed_settings(request: HttpRequest, therapist: Therapist) -> HttpResponse:
     """/schedule/calendar-feed/: the subscription link, how to use it, and the button that replaces it."""
     return _render_settings(request, therapist)
 
 
 @never_cache
-@require_POST
 @schedule_view
+@require_POST
 def feed_replace(request: HttpRequest, therapist: Therapist) -> HttpResponse:
     """Replace the link once the box saying the old one will stop working is ticked; back to the page."""
     if request.POST.get("confirm") != "yes":

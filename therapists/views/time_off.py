@@ -97,8 +97,8 @@ def _booked_text(stranded: list[Appointment]) -> str:
 
 
 @never_cache
-@require_http_methods(["GET", "HEAD", "POST"])
 @schedule_view
+@require_http_methods(["GET", "HEAD", "POST"])
 def time_off_page(request: HttpRequest, therapist: Therapist) -> HttpResponse:
     if request.method != "POST":
         return _render(request, therapist, _new_form(request))
@@ -134,8 +134,8 @@ def time_off_page(request: HttpRequest, therapist: Therapist) -> HttpResponse:
 
 
 @never_cache
-@require_POST
 @schedule_view
+@require_POST
 def time_off_withdraw(request: HttpRequest, therapist: Therapist, pk: int) -> HttpResponse:
     # Only this therapist's own: anyone else's time off is not found here.
     time_off = TimeOff.objects.filter(pk=pk, therapist=therapist).first()

@@ -17,10 +17,7 @@
   const therapistSelect = document.getElementById("cal-therapist");
   const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
 
-  const pad = (number) => String(number).padStart(2, "0");
-  const ymd = (date) => `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-  const wallClock = (date) => `${ymd(date)}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
-  const withId = (template, id) => template.replace("/0/", `/${id}/`);
+  const { ymd, wallClock, withId, describe } = window.ClinicCalendar;
 
   function toast(message, kind) {
     const container = document.getElementById("toasts");
@@ -84,47 +81,6 @@
     htmx.ajax("GET", url, { target: "#panel-body", swap: "innerHTML" });
   }
 
-  function eventNodes(info) {
-    const props = info.event.extendedProps;
-    if (props.kind !== "appointment") {
-      const label = document.createElement("span");
-      label.className = "background-label";
-      label.textContent = props.kind === "time-off" ? info.event.title : "";
-      return { domNodes: [label] };
-    }
-    const time = document.createElement("div");
-    time.className = "appt-time";
-    time.textContent = `${info.timeText}`;
-    const name = document.createElement("div");
-    name.className = "appt-patient";
-    name.textContent = props.patient;
-    const what = document.createElement("div");
-    what.className = "appt-service";
-    what.textContent = `${props.service} · ${props.minutes} min`;
-    if (info.view.type === "timeGridWeek") what.textContent += ` · ${props.therapist}`;
-    const marks = document.createElement("div");
-    marks.className = "appt-marks";
-    const addMark = (text, css) => {
-      const mark = document.createElement("span");
-      mark.className = `appt-mark ${css}`;
-      mark.textContent = text;
-      marks.append(mark);
-    };
-    if (props.status !== "booked") addMark(props.statusLabel, "mark-status");
-    if (props.firstVisit) addMark("First visit", "mark-first");
-    if (props.hasNote) addMark("Note", "mark-note");
-    return { domNodes: [time, name, what, marks] };
-  }
-
-  function describe(info) {
-    const props = info.event.extendedProps;
-    if (props.kind !== "appointment") return;
-    const parts = [info.timeText, props.patient, `${props.service}, ${props.minutes} min`, props.therapist, props.statusLabel];
-    if (props.firstVisit) parts.push("first visit");
-    if (props.hasNote) parts.push("note from the patient");
-    info.el.title = parts.join(" · ");
-  }
-
   async function moveAppointment(info) {
     const therapist = info.newResource ? info.newResource.id : info.event.resourceIds[0];
     const body = new URLSearchParams({ start: wallClock(info.event.start), therapist: String(therapist) });
@@ -185,7 +141,7 @@
       });
     },
     eventSources: [{ events: (info, success, failure) => loadEvents(config.eventsUrl + rangeQuery(info), success, failure) }],
-    eventContent: eventNodes,
+    eventContent: (info) => window.ClinicCalendar.eventNodes(info, { showTherapist: info.view.type === views.weekAll }),
     eventDidMount: describe,
     eventFilter: (info) => info.view.type !== views.weekAll || info.event.display !== "background",
     eventClick: (info) => {

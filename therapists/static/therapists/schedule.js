@@ -13,9 +13,7 @@
   const element = document.getElementById("schedule-calendar");
   const titleElement = document.getElementById("cal-title");
 
-  const pad = (number) => String(number).padStart(2, "0");
-  const ymd = (date) => `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-  const withId = (template, id) => template.replace("/0/", `/${id}/`);
+  const { ymd, withId, eventNodes, describe } = window.ClinicCalendar;
   const narrowScreen = window.matchMedia("(max-width: 767.98px)").matches;
 
   function showError(message) {
@@ -45,46 +43,6 @@
     url.searchParams.set("start", ymd(info.start));
     url.searchParams.set("end", ymd(info.end));
     return url;
-  }
-
-  function eventNodes(info) {
-    const props = info.event.extendedProps;
-    if (props.kind !== "appointment") {
-      const label = document.createElement("span");
-      label.className = "background-label";
-      label.textContent = props.kind === "time-off" ? info.event.title : "";
-      return { domNodes: [label] };
-    }
-    const time = document.createElement("div");
-    time.className = "appt-time";
-    time.textContent = info.timeText;
-    const name = document.createElement("div");
-    name.className = "appt-patient";
-    name.textContent = props.patient;
-    const what = document.createElement("div");
-    what.className = "appt-service";
-    what.textContent = `${props.service} · ${props.minutes} min`;
-    const marks = document.createElement("div");
-    marks.className = "appt-marks";
-    const addMark = (text, css) => {
-      const mark = document.createElement("span");
-      mark.className = `appt-mark ${css}`;
-      mark.textContent = text;
-      marks.append(mark);
-    };
-    if (props.status !== "booked") addMark(props.statusLabel, "mark-status");
-    if (props.firstVisit) addMark("First visit", "mark-first");
-    if (props.hasNote) addMark("Note", "mark-note");
-    return { domNodes: [time, name, what, marks] };
-  }
-
-  function describe(info) {
-    const props = info.event.extendedProps;
-    if (props.kind !== "appointment") return;
-    const parts = [info.timeText, props.patient, `${props.service}, ${props.minutes} min`, props.statusLabel];
-    if (props.firstVisit) parts.push("first visit");
-    if (props.hasNote) parts.push("note from the patient");
-    info.el.title = parts.join(" · ");
   }
 
   const weekday = (date) => date.toLocaleDateString("en-CA", { weekday: "short" });

@@ -25,7 +25,9 @@ $(STAMP_JS): package.json package-lock.json
 run: setup
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
-	@echo "Serving the demo clinic at http://$(HOST):$(PORT)/"
+	@echo "Serving the demo clinic at http://$(HOST):$(PORT)/ with the task worker beside it"
+	$(BIN)/python manage.py run_huey --quiet & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python manage.py runserver $(HOST):$(PORT)
 
 test: setup
@@ -45,4 +47,4 @@ format: setup
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) node_modules staticfiles test-output db.sqlite3
+	rm -rf $(VENV) node_modules staticfiles test-output db.sqlite3 task-queue.sqlite3* sent-mail sent-texts

@@ -83,6 +83,14 @@ class Patient(models.Model):
     phone = PhoneNumberField(help_text="Any usual format; stored as +14165550108.")
     date_of_birth = models.DateField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    text_reminders = models.BooleanField(
+        "text me reminders", default=False, help_text="The patient asked for reminders by text message too."
+    )
+    reminders_stopped_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the patient asked for no more reminders (by the link in a message, or STOP by text).",
+    )
 
     class Meta:
         ordering = ["name"]

@@ -2,9 +2,10 @@
 
 Each operation takes a typed Actor, runs in one durable transaction, checks
 the lifecycle table (booking.lifecycle) and availability on fresh, locked
-rows, writes the appointment and its history entry together, and sends mail
-only after commit. The database's own constraint is the backstop; its
-IntegrityError becomes SlotTaken. A refusal is a BookingError with a code.
+rows, writes the appointment and its history entry together, and queues its
+messages in the outbox in that same transaction (the worker sends them after
+commit). The database's own constraint is the backstop; its IntegrityError
+becomes SlotTaken. A refusal is a BookingError with a code.
 """
 
 from __future__ import annotations
@@ -17,14 +18,18 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
-from booking import availability, history, lifecycle, notifications, selectors, series
+from booking import availability, history, lifecycle, selectors, series
 from booking.actors import Actor, Role
 from booking.errors import BookingError, SlotTaken
 from booking.lifecycle import Action
 from booking.locks import lock, write_transaction
 from booking.models import Appointment, AppointmentEvent, Patient, ServiceOption
 from clinic.models import ClinicSettings
+from notifications import outbox
+from notifications.models import OutboundMessage
 from therapists.models import Therapist
+
+MessageKind = OutboundMessage.Kind
 
 Kind = AppointmentEvent.Kind
 
@@ -199,7 +204,7 @@ def appointment_book(
             note=note,
         )
         if notify:
-            transaction.on_commit(lambda: notifications.send_booking_confirmation(appointment.pk))
+            outbox.queue_appointment_email(MessageKind.CONFIRMATION, appointment, now)
     return appointment
 
 
@@ -324,8 +329,7 @@ def appointment_book_series(
             patient = appointment.patient
             booked.append(appointment)
         if notify:
-            ids = [appointment.pk for appointment in booked]
-            transaction.on_commit(lambda: notifications.send_series_confirmation(ids))
+            outbox.queue_series_confirmation(booked, now)
     return booked
 
 
@@ -450,7 +454,7 @@ def appointment_cancel(*, appointment: Appointment, now: datetime, actor: Actor,
             reason=current.cancellation_reason,
             late=current.late_cancellation,
         )
-        transaction.on_commit(lambda: notifications.send_cancellation_notice(current.pk))
+        outbox.queue_appointment_email(MessageKind.CANCELLATION, current, now)
     return current
 
 
@@ -512,7 +516,7 @@ def appointment_move(
             changes["therapist"] = [before_therapist.name, chosen.name]
         history.record(current, Kind.MOVED, actor, now, **changes)
         if notify:
-            transaction.on_commit(lambda: notifications.send_reschedule_notice(current.pk))
+            outbox.queue_appointment_email(MessageKind.CHANGE, current, now)
     return current
 
 
@@ -554,7 +558,7 @@ def appointment_undo(*, appointment: Appointment, now: datetime, actor: Actor) -
         _save(current)
         history.record(current, Kind.UNDONE, actor, now, status=[before, current.status])
         if restoring:
-            transaction.on_commit(lambda: notifications.send_booking_confirmation(current.pk))
+            outbox.queue_appointment_email(MessageKind.CONFIRMATION, current, now)
     return current
 
 

@@ -73,7 +73,18 @@ class ClinicSettingsForm(forms.ModelForm):
             "horizon_days",
             "slot_step_minutes",
             "cancellation_window_hours",
+            "first_reminder_hours",
+            "second_reminder_hours",
+            "waitlist_offer_minutes",
+            "therapist_notice_hours",
         ]
+
+    def clean(self) -> dict:
+        cleaned = super().clean() or {}
+        first, second = cleaned.get("first_reminder_hours"), cleaned.get("second_reminder_hours")
+        if first and second and second >= first:
+            self.add_error("second_reminder_hours", "The second reminder comes after the first: give fewer hours.")
+        return cleaned
 
 
 @admin.register(ClinicSettings)
@@ -91,6 +102,16 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
                     "horizon_days",
                     "slot_step_minutes",
                     "cancellation_window_hours",
+                ]
+            },
+        ),
+        (
+            "Messages",
+            {
+                "fields": [
+                    ("first_reminder_hours", "second_reminder_hours"),
+                    "waitlist_offer_minutes",
+                    "therapist_notice_hours",
                 ]
             },
         ),

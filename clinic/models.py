@@ -49,6 +49,32 @@ class ClinicSettings(models.Model):
         help_text="Patients may cancel or reschedule online up to this many hours before the session.",
     )
 
+    first_reminder_hours = models.PositiveSmallIntegerField(
+        "first reminder (hours before)",
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
+        help_text="Patients are reminded this long before their session.",
+    )
+    second_reminder_hours = models.PositiveSmallIntegerField(
+        "second reminder (hours before)",
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 14)],
+        help_text="Optional: a second, shorter reminder, e.g. 2 hours before. Leave empty for none.",
+    )
+    waitlist_offer_minutes = models.PositiveSmallIntegerField(
+        "waitlist offer lasts (minutes)",
+        default=120,
+        validators=[MinValueValidator(10), MaxValueValidator(60 * 24 * 2)],
+        help_text="How long a patient on the waitlist has to claim a time offered to them.",
+    )
+    therapist_notice_hours = models.PositiveSmallIntegerField(
+        "tell therapists of changes within (hours)",
+        default=48,
+        validators=[MaxValueValidator(24 * 14)],
+        help_text="A therapist gets a short notice when their schedule changes this close to the session.",
+    )
+
     class Meta:
         verbose_name = "clinic settings"
         verbose_name_plural = "clinic settings"
@@ -88,3 +114,17 @@ class ClinicSettings(models.Model):
     @property
     def cancellation_window(self) -> timedelta:
         return timedelta(hours=self.cancellation_window_hours)
+
+    @property
+    def reminder_offsets(self) -> list[timedelta]:
+        """How long before a session each reminder goes, longest first."""
+        hours = {value for value in (self.first_reminder_hours, self.second_reminder_hours) if value}
+        return [timedelta(hours=value) for value in sorted(hours, reverse=True)]
+
+    @property
+    def waitlist_offer_lifetime(self) -> timedelta:
+        return timedelta(minutes=self.waitlist_offer_minutes)
+
+    @property
+    def therapist_notice_window(self) -> timedelta:
+        return timedelta(hours=self.therapist_notice_hours)

@@ -53,6 +53,8 @@ INSTALLED_APPS = [
     "therapists",
     "booking",
     "frontdesk",
+    "notifications",
+    "huey.contrib.djhuey",
 ]
 
 MIDDLEWARE = [
@@ -166,6 +168,8 @@ EMAIL_PORT = int(os.environ.get("DJANGO_EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", False)
+# Seconds an SMTP connection may wait on the mail server: a server that accepts and never answers costs one try.
+EMAIL_TIMEOUT = int(os.environ.get("DJANGO_EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "Mo Therapy <bookings@example.com>")
 
 SESSION_COOKIE_HTTPONLY = True
@@ -180,6 +184,34 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
+}
+
+# Text messages: "console" (development), "file", "memory" (tests) or "twilio" (TWILIO_* variables).
+SMS_BACKEND = os.environ.get("CLINIC_SMS_BACKEND", "console" if DEBUG else "twilio")
+SMS_FILE_PATH = os.environ.get("CLINIC_SMS_FILE_PATH", str(BASE_DIR / "sent-texts"))
+SMS_TIMEOUT = float(os.environ.get("CLINIC_SMS_TIMEOUT", "10"))
+
+# The task queue (Huey). "sqlite" needs no server: a file beside the project, for `make run` on a fresh
+# machine. "redis" is for production, with workers on as many machines as needed. "memory" keeps jobs in
+# the process and is what the tests use (they call the outbox's delivery directly, and one test runs the
+# real worker on Redis). Web requests never run jobs themselves: `immediate` is always off.
+TASK_QUEUE = os.environ.get("CLINIC_TASK_QUEUE", "sqlite")
+_TASK_BACKENDS = {
+    "sqlite": {
+        "huey_class": "huey.SqliteHuey",
+        "filename": os.environ.get("CLINIC_TASK_DB") or str(BASE_DIR / "task-queue.sqlite3"),
+    },
+    "redis": {"huey_class": "huey.RedisHuey", "url": os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")},
+    "memory": {"huey_class": "huey.MemoryHuey"},
+}
+if TASK_QUEUE not in _TASK_BACKENDS:
+    raise ImproperlyConfigured(f"CLINIC_TASK_QUEUE must be one of {', '.join(_TASK_BACKENDS)}.")
+HUEY = {
+    "name": os.environ.get("CLINIC_TASK_QUEUE_NAME", "clinic"),
+    "immediate": False,
+    "utc": True,
+    **_TASK_BACKENDS[TASK_QUEUE],
+    "consumer": {"workers": int(os.environ.get("CLINIC_TASK_WORKERS", "2")), "worker_type": "thread"},
 }
 
 # Absolute address of the site, for links in emails.

@@ -154,3 +154,21 @@ def desk_client(client, receptionist):
     """A test client logged in as a receptionist."""
     client.force_login(receptionist)
     return client
+
+
+@pytest.fixture
+def deliver_outbox(mailoutbox):
+    """What the worker does after a commit: send the queued messages (by default, at the moment the last one is
+    due, as tests run on their own clock). Returns the mail sent."""
+    from django.db.models import Max
+    from django.utils import timezone
+
+    from notifications import delivery
+    from notifications.models import OutboundMessage
+
+    def deliver(now=None):
+        latest = OutboundMessage.objects.aggregate(latest=Max("send_after"))["latest"]
+        delivery.deliver_due(now or max(filter(None, (latest, timezone.now()))))
+        return mailoutbox
+
+    return deliver

@@ -70,7 +70,7 @@ def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
     except BookingError as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "Your appointment is cancelled. We've emailed you a note of it.")
+        messages.success(request, "Your appointment is cancelled. We'll email you a note of it.")
     return redirect(appointment.private_link_path())
 
 
@@ -102,7 +102,7 @@ def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
         except ValidationError:
             error, status = "Choose one of the times shown.", 400
         else:
-            messages.success(request, "Your appointment has moved. We've emailed you the new time.")
+            messages.success(request, "Your appointment has moved. We'll email you the new time.")
             return redirect(appointment.private_link_path())
     strip = day_strip_context(
         request,

@@ -174,7 +174,7 @@ def test_appointment_page_links_to_the_front_desk_and_never_to_the_patients_priv
     assert "View on site" not in body
 
 
-def test_admin_shows_appointment_times_on_the_clinics_clock(admin_client, appointment):
+def test_admin_shows_appointment_times_on_the_clinics_clock(admin_client, frozen, appointment):
     changelist = admin_client.get(changelist_url()).content.decode()
     page = admin_client.get(change_url(appointment)).content.decode()
 
@@ -438,12 +438,43 @@ def test_clinic_settings_change(admin_client, clinic):
         "horizon_days": "30",
         "slot_step_minutes": "30",
         "cancellation_window_hours": "48",
+        "first_reminder_hours": "24",
+        "second_reminder_hours": "2",
+        "waitlist_offer_minutes": "90",
+        "therapist_notice_hours": "48",
     }
     response = admin_client.post(reverse("admin:clinic_clinicsettings_change", args=[clinic.pk]), data)
 
     assert response.status_code == 302
     clinic.refresh_from_db()
     assert (clinic.time_zone, clinic.horizon_days, clinic.cancellation_window_hours) == ("America/Vancouver", 30, 48)
+    assert [offset.total_seconds() / 3600 for offset in clinic.reminder_offsets] == [24, 2]
+    assert clinic.waitlist_offer_lifetime.total_seconds() == 90 * 60
+
+
+def test_clinic_settings_refuse_a_second_reminder_before_the_first(admin_client, clinic):
+    data = {
+        field: getattr(clinic, field)
+        for field in (
+            "name",
+            "phone",
+            "email",
+            "address",
+            "time_zone",
+            "min_notice_minutes",
+            "horizon_days",
+            "slot_step_minutes",
+            "cancellation_window_hours",
+            "waitlist_offer_minutes",
+            "therapist_notice_hours",
+        )
+    }
+    data.update(tagline="", first_reminder_hours="2", second_reminder_hours="24")
+
+    response = admin_client.post(reverse("admin:clinic_clinicsettings_change", args=[clinic.pk]), data)
+
+    assert response.status_code == 200
+    assert "The second reminder comes after the first" in response.content.decode()
 
 
 def test_clinic_settings_refuse_an_unknown_time_zone(admin_client, clinic):

@@ -104,7 +104,7 @@ def test_review_shows_a_summary_before_anything_is_booked(client, therapist, ser
 
 
 def test_confirm_books_and_redirects_to_the_private_page(
-    client, therapist, service, mailoutbox, django_capture_on_commit_callbacks
+    client, therapist, service, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post("/book/", details())
@@ -116,6 +116,7 @@ def test_confirm_books_and_redirects_to_the_private_page(
     assert appointment.patient.name == "Jordan Lee"
     assert appointment.channel == Appointment.Channel.ONLINE
     assert appointment.patient_note == "Left leg pain"
+    deliver_outbox()
     assert len(mailoutbox) == 1
     assert mailoutbox[0].to == ["jordan@example.com"]
     assert appointment.manage_token in mailoutbox[0].body

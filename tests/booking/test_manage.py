@@ -57,7 +57,9 @@ def test_wrong_token_is_404(client, appointment):
     assert client.get("/appointments/" + "x" * 200 + "/").status_code == 404
 
 
-def test_patient_cancels_and_the_record_is_kept(client, appointment, mailoutbox, django_capture_on_commit_callbacks):
+def test_patient_cancels_and_the_record_is_kept(
+    client, appointment, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"{appointment.private_link_path()}cancel/", {"reason": "Feeling better"})
 
@@ -67,6 +69,7 @@ def test_patient_cancels_and_the_record_is_kept(client, appointment, mailoutbox,
     assert appointment.cancelled_by_role == Appointment.CancelledBy.PATIENT
     assert appointment.cancellation_reason == "Feeling better"
     assert appointment.cancelled_at == NOW
+    deliver_outbox()
     assert "cancelled" in mailoutbox[0].subject
     page = client.get(appointment.private_link_path()).content.decode()
     assert "This appointment was cancelled" in page
@@ -96,7 +99,7 @@ def test_cancel_asks_first_and_get_changes_nothing(client, appointment):
 
 
 def test_reschedule_lists_free_times_and_moves_keeping_the_link(
-    client, appointment, mailoutbox, django_capture_on_commit_callbacks
+    client, appointment, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     url = f"{appointment.private_link_path()}reschedule/?date=2026-12-11"
     page = client.get(url)
@@ -111,6 +114,7 @@ def test_reschedule_lists_free_times_and_moves_keeping_the_link(
     moved = Appointment.objects.get(pk=appointment.pk)
     assert moved.start == datetime(2026, 12, 11, 9, tzinfo=TORONTO)
     assert moved.manage_token == appointment.manage_token
+    deliver_outbox()
     assert "moved" in mailoutbox[0].subject
 
 

@@ -313,7 +313,7 @@ def test_a_repeated_series_request_returns_the_sessions_already_booked(option, n
 
 
 def test_a_series_sends_one_email_listing_every_session(
-    option, therapist, now, receptionist, mailoutbox, django_capture_on_commit_callbacks
+    option, therapist, now, receptionist, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     patient = PatientFactory(name="Ana Silva", email="ana@example.com")
     with django_capture_on_commit_callbacks(execute=True):
@@ -326,6 +326,7 @@ def test_a_series_sends_one_email_listing_every_session(
             actor=receptionist,
         )
 
+    deliver_outbox()
     assert len(mailoutbox) == 1
     [message] = mailoutbox
     assert message.to == ["ana@example.com"]
@@ -339,7 +340,7 @@ def test_a_series_sends_one_email_listing_every_session(
 
 
 def test_a_series_booked_without_email_sends_none(
-    option, therapist, now, receptionist, mailoutbox, django_capture_on_commit_callbacks
+    option, therapist, now, receptionist, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         services.appointment_book_series(
@@ -352,6 +353,7 @@ def test_a_series_booked_without_email_sends_none(
             notify=False,
         )
 
+    deliver_outbox()
     assert mailoutbox == []
     assert Appointment.objects.count() == 2
 

@@ -323,7 +323,7 @@ def test_book_without_therapist_when_nobody_offers_the_service(option, now):
 
 
 def test_same_request_key_twice_returns_one_appointment(
-    option, therapist, now, mailoutbox, django_capture_on_commit_callbacks
+    option, therapist, now, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
         first = book(option, therapist, at(TUESDAY, 10), now, request_key="form-1234")
@@ -332,6 +332,7 @@ def test_same_request_key_twice_returns_one_appointment(
 
     assert again.pk == first.pk
     assert Appointment.objects.count() == 1
+    deliver_outbox()
     assert len(mailoutbox) == 1
 
 
@@ -353,12 +354,13 @@ def test_different_request_keys_make_different_bookings(option, therapist, now):
 
 
 def test_booking_sends_the_confirmation_with_a_calendar_file_after_commit(
-    option, therapist, now, mailoutbox, django_capture_on_commit_callbacks
+    option, therapist, now, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         appointment = book(option, therapist, at(TUESDAY, 10), now)
 
     assert len(callbacks) == 1
+    deliver_outbox()
     assert len(mailoutbox) == 1
     message = mailoutbox[0]
     assert message.to == ["ana@example.com"]
@@ -374,18 +376,22 @@ def test_booking_sends_the_confirmation_with_a_calendar_file_after_commit(
     assert "20261208T150000Z" in content or "20261208T100000" in content
 
 
-def test_no_email_before_commit_and_none_for_a_refused_booking(
+def test_booking_queues_its_confirmation_and_sends_nothing_itself_and_a_refused_one_queues_nothing(
     option, therapist, now, mailoutbox, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=False) as callbacks:
-        book(option, therapist, at(TUESDAY, 10), now)
-    assert len(callbacks) == 1
+    from notifications.models import OutboundMessage
+
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        appointment = book(option, therapist, at(TUESDAY, 10), now)
+    assert len(callbacks) == 1  # after commit, the worker is told to look at the outbox: nothing more
     assert mailoutbox == []
+    [queued] = OutboundMessage.objects.all()
+    assert (queued.kind, queued.appointment, queued.status) == ("confirmation", appointment, "pending")
 
     with django_capture_on_commit_callbacks(execute=True) as callbacks, pytest.raises(SlotTaken):
-        book(option, therapist, at(TUESDAY, 10), now)
+        book(option, therapist, at(TUESDAY, 10), now, patient=details("second@example.com"))
     assert callbacks == []
-    assert mailoutbox == []
+    assert OutboundMessage.objects.count() == 1
 
 
 # --- appointment_cancel -------------------------------------------------------------------------
@@ -474,13 +480,17 @@ def test_cancelled_slot_becomes_free_again(option, therapist, tuesday_booking, c
     assert Appointment.objects.active().get() == rebooked
 
 
-def test_cancel_sends_the_cancellation_notice(tuesday_booking, now, mailoutbox, django_capture_on_commit_callbacks):
+def test_cancel_sends_the_cancellation_notice(
+    tuesday_booking, now, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         services.appointment_cancel(appointment=tuesday_booking, now=now, actor=PATIENT)
 
-    assert len(mailoutbox) == 1
-    assert mailoutbox[0].to == ["tuesday@example.com"]
-    assert "cancelled" in mailoutbox[0].subject
+    deliver_outbox()
+    booked, cancelled = mailoutbox  # the booking's own confirmation went out first
+    assert "booked" in booked.subject
+    assert cancelled.to == ["tuesday@example.com"]
+    assert "cancelled" in cancelled.subject
 
 
 # --- appointment_move ---------------------------------------------------------------------------
@@ -611,13 +621,17 @@ def test_move_refuses_a_naive_start(tuesday_booking, now):
         services.appointment_move(appointment=tuesday_booking, start=datetime(2026, 12, 9, 11), now=now, actor=SYSTEM)
 
 
-def test_move_sends_the_reschedule_notice(tuesday_booking, now, mailoutbox, django_capture_on_commit_callbacks):
+def test_move_sends_the_reschedule_notice(
+    tuesday_booking, now, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
+):
     with django_capture_on_commit_callbacks(execute=True):
         services.appointment_move(appointment=tuesday_booking, start=at(WEDNESDAY, 11), now=now, actor=PATIENT)
 
-    assert len(mailoutbox) == 1
-    assert "moved" in mailoutbox[0].subject
-    assert tuesday_booking.manage_token in mailoutbox[0].body
+    deliver_outbox()
+    booked, moved = mailoutbox
+    assert "booked" in booked.subject
+    assert "moved" in moved.subject
+    assert tuesday_booking.manage_token in moved.body
 
 
 # --- status changes ----------------------------------------------------------------------------

@@ -157,7 +157,7 @@ def test_the_patient_search_by_name_or_email_and_its_hints(desk, ana):
 
 
 def test_booking_a_phone_caller_with_an_existing_patient(
-    desk, option, therapist, ana, mailoutbox, django_capture_on_commit_callbacks
+    desk, option, therapist, ana, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     data = form(option, therapist, "2026-12-08T10:05", patient=ana.pk, note="Pain down the left leg.")
     with django_capture_on_commit_callbacks(execute=True):
@@ -176,6 +176,7 @@ def test_booking_a_phone_caller_with_an_existing_patient(
     assert "Booked Ana Silva for Tue 8 Dec 2026, 10:05 with Alex Moreau." in page
     assert "A confirmation email is on its way to ana@example.com." in page
     assert reverse("frontdesk:appointment", args=[appointment.pk]) in page
+    deliver_outbox()
     assert [message.to for message in mailoutbox] == [["ana@example.com"]]
 
 
@@ -212,7 +213,7 @@ def test_booking_a_new_patient_from_the_same_dialog(desk, option, therapist):
 
 
 def test_booking_without_the_email_sends_none(
-    desk, option, therapist, ana, mailoutbox, django_capture_on_commit_callbacks
+    desk, option, therapist, ana, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     data = form(option, therapist, "2026-12-08T10:00", patient=ana.pk, notify=None)
     with django_capture_on_commit_callbacks(execute=True):
@@ -221,6 +222,7 @@ def test_booking_without_the_email_sends_none(
     assert response.status_code == 200
     assert "No email was sent." in body(response)
     assert Appointment.objects.count() == 1
+    deliver_outbox()
     assert mailoutbox == []
 
 
@@ -420,7 +422,7 @@ def series_form(option, therapist, patient, **fields) -> dict:
 
 
 def test_a_repeat_booking_of_6_weekly_sessions_with_one_clash_offers_alternatives_and_saves_nothing_until_settled(
-    desk, option, therapist, second_therapist, ana, mailoutbox, django_capture_on_commit_callbacks
+    desk, option, therapist, second_therapist, ana, mailoutbox, deliver_outbox, django_capture_on_commit_callbacks
 ):
     taken = AppointmentFactory(therapist=therapist, service=option.service, start=at(date(2026, 12, 22), 10))
     data = series_form(option, therapist, ana, request_key="c" * 32)
@@ -457,6 +459,7 @@ def test_a_repeat_booking_of_6_weekly_sessions_with_one_clash_offers_alternative
     ]
     assert {a.therapist for a in booked} == {therapist} and {a.patient for a in booked} == {ana}
     assert "Booked 6 sessions for Ana Silva" in body(settled)
+    deliver_outbox()
     assert len(mailoutbox) == 1 and mailoutbox[0].subject.startswith("Your 6 appointments are booked")
 
 

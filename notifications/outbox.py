@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
-from django.template.loader import render_to_string
+from django.db import IntegrityError, connection, transaction
+from django.template import TemplateDoesNotExist
+from django.template.loader import get_template, render_to_string
 from django.urls import reverse
 from icalendar import Calendar
 
@@ -25,9 +27,9 @@ Kind = OutboundMessage.Kind
 
 # What each message about one appointment says, and whether the calendar file goes with it.
 APPOINTMENT_MESSAGES: dict[str, tuple[str, str, bool]] = {
-    Kind.CONFIRMATION: ("notifications/email/confirmation.txt", "Your appointment is booked", True),
-    Kind.CHANGE: ("notifications/email/rescheduled.txt", "Your appointment has moved", True),
-    Kind.CANCELLATION: ("notifications/email/cancelled.txt", "Your appointment is cancelled", False),
+    Kind.CONFIRMATION: ("notifications/email/confirmation", "Your appointment is booked", True),
+    Kind.CHANGE: ("notifications/email/rescheduled", "Your appointment has moved", True),
+    Kind.CANCELLATION: ("notifications/email/cancelled", "Your appointment is cancelled", False),
 }
 
 
@@ -47,6 +49,71 @@ def wake_worker_after_commit() -> None:
     transaction.on_commit(lambda: tasks.deliver_due_messages_now())
 
 
+def render_optional(template: str, context: dict[str, Any]) -> str:
+    """Render `template` if it exists (the HTML half of an email is optional), else ""."""
+    try:
+        get_template(template)
+    except TemplateDoesNotExist:
+        return ""
+    return render_to_string(template, context)
+
+
+def queue(
+    *,
+    kind: str,
+    channel: str = OutboundMessage.Channel.EMAIL,
+    recipient: str,
+    template: str,
+    context: dict[str, Any],
+    now: datetime,
+    subject: str = "",
+    appointment: Appointment | None = None,
+    patient: Any = None,
+    attachment_name: str = "",
+    attachment: str = "",
+    send_after: datetime | None = None,
+    dedupe_key: str | None = None,
+) -> OutboundMessage | None:
+    """Write one message to the outbox, rendered now from `<template>.txt` (and `<template>.html` if there is one).
+
+    With a `dedupe_key`, a second message with the same key is not written and None is returned: that is what
+    makes a reminder go at most once however many times, or on however many workers, its job runs.
+    """
+    _require_transaction()
+    context = {"clinic": ClinicSettings.load(), "book_url": site_url(reverse("book")), **context}
+    message = OutboundMessage(
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        subject=subject,
+        body_text=render_to_string(f"{template}.txt", context).strip() + "\n",
+        body_html=render_optional(f"{template}.html", context) if channel == OutboundMessage.Channel.EMAIL else "",
+        attachment_name=attachment_name,
+        attachment=attachment,
+        appointment=appointment,
+        patient=patient,
+        created_at=now,
+        send_after=send_after or now,
+        dedupe_key=dedupe_key,
+    )
+    if dedupe_key is None:
+        message.save()
+    else:
+        try:
+            with transaction.atomic():
+                message.save()
+        except IntegrityError:
+            return None
+    wake_worker_after_commit()
+    return message
+
+
+def _written(message: OutboundMessage | None) -> OutboundMessage:
+    if message is None:  # only a message with a dedupe key can be turned away
+        raise RuntimeError("A message without a dedupe key was not written.")
+    return message
+
+
 def appointment_context(appointment: Appointment, clinic: ClinicSettings) -> dict:
     return {
         "appointment": appointment,
@@ -60,7 +127,6 @@ def appointment_context(appointment: Appointment, clinic: ClinicSettings) -> dic
 
 def queue_appointment_email(kind: str, appointment: Appointment, now: datetime) -> OutboundMessage:
     """The patient's email about one appointment (booked, moved or cancelled)."""
-    _require_transaction()
     clinic = ClinicSettings.load()
     template, subject, with_calendar = APPOINTMENT_MESSAGES[kind]
     context = appointment_context(appointment, clinic)
@@ -69,26 +135,23 @@ def queue_appointment_email(kind: str, appointment: Appointment, now: datetime) 
         attachment = appointment_calendar(
             appointment, clinic_name=clinic.name, address=clinic.address, manage_url=context["manage_url"]
         ).decode()
-    message = OutboundMessage.objects.create(
+    message = queue(
         kind=kind,
-        channel=OutboundMessage.Channel.EMAIL,
         recipient=appointment.patient.email,
         subject=f"{subject} – {clinic.name}",
-        body_text=render_to_string(template, context),
-        attachment_name="appointment.ics" if attachment else "",
-        attachment=attachment,
+        template=template,
+        context=context,
+        now=now,
         appointment=appointment,
         patient=appointment.patient,
-        created_at=now,
-        send_after=now,
+        attachment_name="appointment.ics" if attachment else "",
+        attachment=attachment,
     )
-    wake_worker_after_commit()
-    return message
+    return _written(message)
 
 
 def queue_series_confirmation(appointments: Sequence[Appointment], now: datetime) -> OutboundMessage:
     """One email for a treatment plan booked at once: every session with its own private link, one calendar file."""
-    _require_transaction()
     clinic = ClinicSettings.load()
     ordered = sorted(appointments, key=lambda appointment: (appointment.start, appointment.pk))
     sessions = []
@@ -112,19 +175,16 @@ def queue_series_confirmation(appointments: Sequence[Appointment], now: datetime
             for event in file.walk("VEVENT"):
                 calendar.add_component(event)
     patient = ordered[0].patient
-    context = {"patient": patient, "sessions": sessions, "clinic": clinic, "book_url": site_url(reverse("book"))}
-    message = OutboundMessage.objects.create(
+    message = queue(
         kind=Kind.SERIES_CONFIRMATION,
-        channel=OutboundMessage.Channel.EMAIL,
         recipient=patient.email,
         subject=f"Your {len(sessions)} appointments are booked – {clinic.name}",
-        body_text=render_to_string("notifications/email/series_confirmation.txt", context),
-        attachment_name="appointments.ics",
-        attachment=calendar.to_ical().decode(),
+        template="notifications/email/series_confirmation",
+        context={"patient": patient, "sessions": sessions},
+        now=now,
         appointment=ordered[0],
         patient=patient,
-        created_at=now,
-        send_after=now,
+        attachment_name="appointments.ics",
+        attachment=calendar.to_ical().decode(),
     )
-    wake_worker_after_commit()
-    return message
+    return _written(message)

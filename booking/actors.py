@@ -31,6 +31,7 @@ class Via(models.TextChoices):
     FRONT_DESK = "front_desk", "Front desk"
     SCHEDULE = "schedule", "Therapist's schedule"
     COMMAND = "command", "Management command"
+    WAITLIST = "waitlist", "Waitlist offer"
 
 
 @dataclass(frozen=True)

@@ -182,6 +182,11 @@ class PatientDetailsForm(forms.Form):
         widget=forms.TextInput({"autocomplete": "tel", "type": "tel"}),
         error_messages={"invalid": "Enter a phone number we can reach you at, e.g. 416-555-0134."},
     )
+    text_reminders = forms.BooleanField(
+        label="Text me a reminder",
+        required=False,
+        help_text="Optional. A short text to this number before your session; reply STOP at any time to stop.",
+    )
     date_of_birth = forms.DateField(
         required=False,
         input_formats=["%Y-%m-%d"],

@@ -242,3 +242,138 @@ class AppointmentEvent(models.Model):
     def __str__(self) -> str:
         when = timezone.localtime(self.at)
         return f"{self.get_kind_display()} by {self.actor_name or self.actor_role}, {when:%a %-d %b %Y %H:%M}"
+
+
+def new_waitlist_token() -> str:
+    """192 random bits: the key to a patient's place on the waitlist, or to one offer of a time."""
+    return secrets.token_urlsafe(24)
+
+
+class WaitlistEntry(models.Model):
+    """A patient waiting for a time: a service and length, optionally a therapist, and the times that suit them.
+
+    Written only by booking.waitlist_services. `suits` holds (weekday, part of day) pairs as bits
+    (booking.waitlist); every bit set means any time.
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", "Waiting"
+        OFFERED = "offered", "Offered a time"
+        BOOKED = "booked", "Booked"
+        LEFT = "left", "Left the waitlist"
+        REMOVED = "removed", "Removed by staff"
+
+    ACTIVE_STATUSES = (Status.WAITING, Status.OFFERED)
+
+    patient = models.ForeignKey(Patient, on_delete=models.CASCADE, related_name="waitlist_entries")
+    service = models.ForeignKey(Service, on_delete=models.PROTECT, related_name="waitlist_entries")
+    duration_minutes = models.PositiveSmallIntegerField("length (minutes)")
+    therapist = models.ForeignKey(
+        "therapists.Therapist",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="waitlist_entries",
+        help_text="Empty: any therapist who gives the service.",
+    )
+    suits = models.PositiveIntegerField(
+        "times that suit", help_text="Weekdays and parts of the day, as bits: weekday × 3 + part (0 morning)."
+    )
+    note = models.TextField(blank=True, max_length=500)
+    joined_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.WAITING)
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="When it was booked, left or removed.")
+    removed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    token = models.CharField(max_length=64, unique=True, default=new_waitlist_token, editable=False)
+    request_key = models.CharField(
+        max_length=64,
+        unique=True,
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="Key of the form submission that made it, so a resubmitted form joins once.",
+    )
+
+    class Meta:
+        ordering = ["joined_at", "pk"]
+        verbose_name_plural = "waitlist entries"
+        indexes = [models.Index(fields=["status", "joined_at"], name="waitlist_entry_waiting")]
+        constraints = [
+            models.CheckConstraint(condition=Q(suits__gte=1, suits__lt=1 << 21), name="waitlist_entry_suits_range"),
+            models.CheckConstraint(
+                condition=Q(status__in=["waiting", "offered", "booked", "left", "removed"]),
+                name="waitlist_entry_valid_status",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.patient} waiting for {self.service}, {self.duration_minutes} min"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    def private_link_path(self) -> str:
+        """The patient's own page for this entry (see it, leave the waitlist); staff pages never link to it."""
+        return reverse("waitlist_entry", args=[self.token])
+
+
+class WaitlistOffer(models.Model):
+    """One freed time offered to one waiting patient, until it is claimed or lapses."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Awaiting answer"
+        CLAIMED = "claimed", "Booked"
+        EXPIRED = "expired", "Expired"
+        TAKEN = "taken", "Taken by someone else"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    entry = models.ForeignKey(WaitlistEntry, on_delete=models.CASCADE, related_name="offers")
+    therapist = models.ForeignKey("therapists.Therapist", on_delete=models.PROTECT, related_name="waitlist_offers")
+    start = models.DateTimeField()
+    end = models.DateTimeField()
+    blocked_until = models.DateTimeField(help_text="End of the session plus the service's buffer.")
+    token = models.CharField(max_length=64, unique=True, default=new_waitlist_token, editable=False)
+    sent_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.OPEN)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    appointment = models.ForeignKey(
+        Appointment, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The staff member who offered it by hand; empty when offered as the time freed up.",
+    )
+
+    class Meta:
+        ordering = ["-sent_at", "-pk"]
+        indexes = [
+            models.Index(fields=["status", "expires_at"], name="waitlist_offer_due"),
+            models.Index(fields=["therapist", "start"], name="waitlist_offer_time"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(start__lt=F("end")), name="waitlist_offer_start_before_end"),
+            models.CheckConstraint(condition=Q(end__lte=F("blocked_until")), name="waitlist_offer_end_within_blocked"),
+            models.CheckConstraint(
+                condition=Q(status__in=["open", "claimed", "expired", "taken", "withdrawn"]),
+                name="waitlist_offer_valid_status",
+            ),
+            # One time at a time per patient's entry; the services keep offers of one therapist from overlapping.
+            models.UniqueConstraint(
+                fields=["entry"], condition=Q(status="open"), name="waitlist_one_open_offer_per_entry"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.therapist}, {timezone.localtime(self.start):%a %-d %b %Y %H:%M} ({self.get_status_display()})"
+
+    def private_link_path(self) -> str:
+        """The patient's link to claim it; staff pages never link to it."""
+        return reverse("waitlist_offer", args=[self.token])

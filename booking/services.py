@@ -18,14 +18,14 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from phonenumber_field.phonenumber import PhoneNumber
 
-from booking import availability, history, lifecycle, selectors, series
+from booking import availability, history, lifecycle, selectors, series, waitlist_services
 from booking.actors import Actor, Role
 from booking.errors import BookingError, SlotTaken
 from booking.lifecycle import Action
 from booking.locks import lock, write_transaction
-from booking.models import Appointment, AppointmentEvent, Patient, ServiceOption
+from booking.models import Appointment, AppointmentEvent, Patient, ServiceOption, WaitlistEntry
 from clinic.models import ClinicSettings
-from notifications import outbox
+from notifications import notices, outbox
 from notifications.models import OutboundMessage
 from therapists.models import Therapist
 
@@ -40,6 +40,7 @@ class PatientDetails:
     email: str
     phone: str | PhoneNumber
     date_of_birth: date | None = None
+    text_reminders: bool = False
 
 
 def _lock_therapists(ids: list[int]) -> list[Therapist]:
@@ -60,6 +61,10 @@ def _patient_for(details: PatientDetails) -> Patient:
     if patient is None:
         patient = _new_patient(details)
         patient.save()
+    elif details.text_reminders and (not patient.text_reminders or patient.reminders_stopped_at is not None):
+        # The one thing a public form may change in an existing record: ticking "Text me a reminder" asks for them.
+        patient.text_reminders, patient.reminders_stopped_at = True, None
+        patient.save(update_fields=["text_reminders", "reminders_stopped_at"])
     return patient
 
 
@@ -70,6 +75,7 @@ def _new_patient(details: PatientDetails) -> Patient:
         email=details.email.strip(),
         phone=phone,
         date_of_birth=details.date_of_birth,
+        text_reminders=details.text_reminders,
     )
     try:
         patient.full_clean()
@@ -205,6 +211,7 @@ def appointment_book(
         )
         if notify:
             outbox.queue_appointment_email(MessageKind.CONFIRMATION, appointment, now)
+        notices.queue_therapist_notice(change=notices.Change.BOOKED, appointment=appointment, now=now, actor=actor)
     return appointment
 
 
@@ -330,6 +337,8 @@ def appointment_book_series(
             booked.append(appointment)
         if notify:
             outbox.queue_series_confirmation(booked, now)
+        for appointment in booked:
+            notices.queue_therapist_notice(change=notices.Change.BOOKED, appointment=appointment, now=now, actor=actor)
     return booked
 
 
@@ -455,6 +464,10 @@ def appointment_cancel(*, appointment: Appointment, now: datetime, actor: Actor,
             late=current.late_cancellation,
         )
         outbox.queue_appointment_email(MessageKind.CANCELLATION, current, now)
+        notices.queue_therapist_notice(change=notices.Change.CANCELLED, appointment=current, now=now, actor=actor)
+        waitlist_services.offer_freed_time(
+            therapist=current.therapist, start=current.start, end=current.blocked_until, now=now
+        )
     return current
 
 
@@ -491,7 +504,10 @@ def appointment_move(
             raise BookingError("not_allowed")
         option = _option_of(current)
         before_start, before_therapist = current.start, current.therapist
-        locked = _lock_therapists(_candidates(option, therapist or current.therapist))
+        before_blocked_until = current.blocked_until
+        candidates = _candidates(option, therapist or current.therapist)
+        # The therapist it leaves is locked too, in the same ordered lock: their freed time goes to the waitlist.
+        locked = [t for t in _lock_therapists(sorted({*candidates, current.therapist_id})) if t.pk in candidates]
         chosen = _free_therapist_at(
             therapists=locked,
             option=option,
@@ -517,6 +533,17 @@ def appointment_move(
         history.record(current, Kind.MOVED, actor, now, **changes)
         if notify:
             outbox.queue_appointment_email(MessageKind.CHANGE, current, now)
+        notices.queue_therapist_notice(
+            change=notices.Change.MOVED,
+            appointment=current,
+            now=now,
+            actor=actor,
+            before_start=before_start,
+            before_therapist=before_therapist,
+        )
+        waitlist_services.offer_freed_time(
+            therapist=before_therapist, start=before_start, end=before_blocked_until, now=now
+        )
     return current
 
 
@@ -559,6 +586,7 @@ def appointment_undo(*, appointment: Appointment, now: datetime, actor: Actor) -
         history.record(current, Kind.UNDONE, actor, now, status=[before, current.status])
         if restoring:
             outbox.queue_appointment_email(MessageKind.CONFIRMATION, current, now)
+            notices.queue_therapist_notice(change=notices.Change.RESTORED, appointment=current, now=now, actor=actor)
     return current
 
 
@@ -608,8 +636,8 @@ def patient_merge(*, keep: Patient, duplicate: Patient, now: datetime, actor: Ac
 
     Every appointment of the duplicate moves to the kept record, each with a history
     entry; the kept record's empty fields are filled from the duplicate's. Deleting the
-    duplicate is safe because nothing refers to it any more: the only reference to a
-    patient is Appointment.patient, and all of those were just moved. Should a new kind
+    duplicate is safe because nothing refers to it any more: its appointments and its
+    waitlist entries were just moved (its outbox messages keep their text). Should a new kind
     of record point at patients one day, the delete must take nothing else with it: if
     it would, the merge stops and the whole transaction rolls back.
     """
@@ -627,6 +655,7 @@ def patient_merge(*, keep: Patient, duplicate: Patient, now: datetime, actor: Ac
         for appointment in moving:
             history.record(appointment, Kind.PATIENT_MERGED, actor, now, patient=[gone.name, kept.name])
         Appointment.objects.filter(pk__in=[a.pk for a in moving]).update(patient=kept, updated_at=now)
+        WaitlistEntry.objects.filter(patient=gone).update(patient=kept)
         filled = [field for field in ("date_of_birth", "email", "phone") if not getattr(kept, field)]
         filled = [field for field in filled if getattr(gone, field)]
         for field in filled:

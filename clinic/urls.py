@@ -11,6 +11,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/home/", views.staff_home, name="staff_home"),
     path("frontdesk/", include("frontdesk.urls")),
+    path("reminders/", include("notifications.urls")),
     path("admin/", admin.site.urls),
     path("", include("therapists.urls")),
     path("", include("booking.urls")),

@@ -1,6 +1,7 @@
 from django.urls import path
 
-from frontdesk.views import appointments, booking, calendar, day_sheet, patients, time_off
+from frontdesk.views import appointments, booking, calendar, day_sheet, patients, time_off, waitlist
+from frontdesk.views import messages as message_log
 
 app_name = "frontdesk"
 
@@ -26,4 +27,10 @@ urlpatterns = [
     path("time-off/<int:pk>/approve/", time_off.time_off_approve, name="time_off_approve"),
     path("time-off/<int:pk>/decline/", time_off.time_off_decline, name="time_off_decline"),
     path("day-sheet/", day_sheet.day_sheet, name="day_sheet"),
+    path("waitlist/", waitlist.waitlist_page, name="waitlist"),
+    path("waitlist/<int:pk>/remove/", waitlist.waitlist_remove, name="waitlist_remove"),
+    path("waitlist/<int:pk>/offer/", waitlist.waitlist_offer, name="waitlist_offer"),
+    path("messages/", message_log.message_log, name="messages"),
+    path("messages/<int:pk>/", message_log.message_detail, name="message"),
+    path("messages/<int:pk>/retry/", message_log.message_retry, name="message_retry"),
 ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from time import monotonic
 
 from django.db import connection, transaction
 from django.db.models import Q
@@ -24,6 +25,9 @@ MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(minutes=1)
 STALE_CLAIM = timedelta(minutes=10)
 BATCH = 100
+# A batch takes no new message after running this long (the sweep every minute takes the rest), so the `now`
+# its claims are stamped with is never much older than the claim: see deliver_due.
+BATCH_TIME = timedelta(minutes=1)
 
 
 def _claimable(now: datetime) -> Q:
@@ -86,9 +90,17 @@ def deliver(message_id: int, now: datetime) -> str | None:
 
 
 def deliver_due(now: datetime) -> dict[str, int]:
-    """Send every message due now; return how many ended in each status."""
+    """Send the messages due now, for at most BATCH_TIME; return how many ended in each status.
+
+    Every claim of the batch is stamped `now`. Against a slow mail server (up to EMAIL_TIMEOUT a send) a long
+    batch would stamp a claim made many minutes later with that old time; another worker would take it for a
+    dead worker's claim (older than STALE_CLAIM) while it is being sent, and send the message a second time.
+    """
     outcome: dict[str, int] = {}
+    started = monotonic()
     for message_id in due_ids(now):
+        if monotonic() - started > BATCH_TIME.total_seconds():
+            break
         status = deliver(message_id, now)
         if status is not None:
             outcome[status] = outcome.get(status, 0) + 1

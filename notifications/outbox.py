@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import get_template, render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from icalendar import Calendar
 
 from booking.ics import appointment_calendar
@@ -80,14 +81,21 @@ def queue(
     makes a reminder go at most once however many times, or on however many workers, its job runs.
     """
     _require_transaction()
-    context = {"clinic": ClinicSettings.load(), "book_url": site_url(reverse("book")), **context}
+    # A caller queueing many messages (the reminder job) passes the clinic in, so each costs no query for it.
+    clinic = context.get("clinic") or ClinicSettings.load()
+    context = {"clinic": clinic, "book_url": site_url(reverse("book")), **context}
+    # Dates in the clinic's own time, whoever queues the message (a page, a command, the worker).
+    with timezone.override(context["clinic"].tz):
+        body_text = render_to_string(f"{template}.txt", context).strip() + "\n"
+        is_email = channel == OutboundMessage.Channel.EMAIL
+        body_html = render_optional(f"{template}.html", context) if is_email else ""
     message = OutboundMessage(
         kind=kind,
         channel=channel,
         recipient=recipient,
         subject=subject,
-        body_text=render_to_string(f"{template}.txt", context).strip() + "\n",
-        body_html=render_optional(f"{template}.html", context) if channel == OutboundMessage.Channel.EMAIL else "",
+        body_text=body_text,
+        body_html=body_html,
         attachment_name=attachment_name,
         attachment=attachment,
         appointment=appointment,

@@ -14,13 +14,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.db import transaction
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
-from booking import selectors
+from booking import selectors, waitlist_services
 from booking.models import Appointment
 from clinic import permissions
 from clinic.admin import VisibleRowsAdmin
@@ -151,6 +152,8 @@ class WorkingHoursAdminForm(WorkingHoursForm):
 # all three together. Its inline formsets are built before the therapist form is validated and share its
 # instance; they put themselves on it under this name, and the therapist form checks the whole change.
 PAGE_FORMSETS = "_admin_inline_formsets"
+# Where the therapist page keeps the therapist's open time from before the save, for the waitlist.
+OPEN_BEFORE = "_waitlist_open_before"
 
 
 class TherapistPageFormSet(forms.BaseInlineFormSet):
@@ -249,6 +252,38 @@ class TherapistAdminForm(forms.ModelForm):
         return cleaned
 
 
+def _therapists_of(row: WorkingHours | TimeOff) -> list[Therapist]:
+    """Whose time a saved row of hours or time off changes: its therapist, and the one it belonged to before."""
+    stored = type(row).objects.select_related("therapist").filter(pk=row.pk).first() if row.pk else None
+    return [row.therapist] + ([stored.therapist] if stored is not None else [])
+
+
+class OffersOpenedTime(admin.ModelAdmin):
+    """Hours or time off saved or deleted here can open time: it is offered to the waitlist in the same
+    transaction (booking.waitlist_services), as when the front desk takes time off away."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        now = timezone.now()
+        with transaction.atomic():
+            before = waitlist_services.open_times(_therapists_of(obj), now)
+            super().save_model(request, obj, form, change)
+            waitlist_services.offer_time_opened(before=before, now=now)
+
+    def delete_model(self, request, obj) -> None:
+        now = timezone.now()
+        with transaction.atomic():
+            before = waitlist_services.open_times([obj.therapist], now)
+            super().delete_model(request, obj)
+            waitlist_services.offer_time_opened(before=before, now=now)
+
+    def delete_queryset(self, request, queryset) -> None:
+        now = timezone.now()
+        with transaction.atomic():
+            before = waitlist_services.open_times([row.therapist for row in queryset.select_related("therapist")], now)
+            super().delete_queryset(request, queryset)
+            waitlist_services.offer_time_opened(before=before, now=now)
+
+
 class WorkingHoursInline(admin.TabularInline):
     model = WorkingHours
     form = WorkingHoursForm
@@ -297,6 +332,20 @@ class TherapistAdmin(VisibleRowsAdmin):
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(services_count=Count("services", distinct=True))
 
+    # The page saves the therapist, then its hours and time off: the time that opens is offered to the waitlist
+    # once all are saved, against what was open before any of it (kept on the instance, as PAGE_FORMSETS is).
+    def save_model(self, request, obj, form, change) -> None:
+        obj.__dict__[OPEN_BEFORE] = waitlist_services.open_times([obj], timezone.now()) if change else []
+        super().save_model(request, obj, form, change)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        therapist = form.instance
+        before = therapist.__dict__.pop(OPEN_BEFORE, None)
+        if before is not None:
+            opened = before or [waitlist_services.OpenTime(therapist, [])]
+            waitlist_services.offer_time_opened(before=opened, now=timezone.now())
+
     def rows_visible_to(self, user, queryset):
         return permissions.therapists_visible_to(user, queryset)
 
@@ -309,7 +358,7 @@ class TherapistAdmin(VisibleRowsAdmin):
 
 
 @admin.register(WorkingHours)
-class WorkingHoursAdmin(VisibleRowsAdmin):
+class WorkingHoursAdmin(OffersOpenedTime, VisibleRowsAdmin):
     class Media:
         css = {"all": ["therapists/admin.css"]}
 
@@ -350,7 +399,7 @@ class WorkingHoursAdmin(VisibleRowsAdmin):
 
 
 @admin.register(TimeOff)
-class TimeOffAdmin(VisibleRowsAdmin):
+class TimeOffAdmin(OffersOpenedTime, VisibleRowsAdmin):
     class Media:
         css = {"all": ["therapists/admin.css"]}
 

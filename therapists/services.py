@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 
-from booking import selectors
+from booking import selectors, waitlist_services
 from booking.actors import Actor, Role
 from booking.errors import BookingError
 from booking.locks import lock, write_transaction
@@ -180,9 +180,13 @@ def time_off_remove(*, time_off: TimeOff, now: datetime, actor: Actor) -> TimeOf
                 raise TimeOffError("over")
             if current.start >= now:
                 current.delete()
+                waitlist_services.offer_freed_time(
+                    therapist=current.therapist, start=current.start, end=current.end, now=now
+                )
                 return None
-            current.end = now
+            freed_until, current.end = current.end, now
             current.save(update_fields=["end"])
+            waitlist_services.offer_freed_time(therapist=current.therapist, start=now, end=freed_until, now=now)
     except BookingError as error:
         raise TimeOffError("busy") from error
     return current
@@ -277,6 +281,11 @@ def time_off_withdraw(*, time_off: TimeOff, now: datetime, actor: Actor) -> None
                 if booked_inside.exists():
                     raise TimeOffError("booked_inside")
             current.delete()
+            if current.status == TimeOff.Status.APPROVED:
+                # Only approved time off blocked anything; a request withdrawn (or declined) frees nothing.
+                waitlist_services.offer_freed_time(
+                    therapist=current.therapist, start=current.start, end=current.end, now=now
+                )
     except BookingError as error:
         raise TimeOffError("busy") from error
 

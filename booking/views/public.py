@@ -151,6 +151,7 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
                 email=details["email"],
                 phone=details["phone"],
                 date_of_birth=details["date_of_birth"],
+                text_reminders=details["text_reminders"],
             ),
             now=now,
             actor=Actor.patient(Via.ONLINE_BOOKING),

@@ -1,4 +1,4 @@
-"""What the front desk's menu shows besides its links: how many time off requests wait for approval."""
+"""What the front desk's menu shows besides its links: time off requests waiting for approval, failed messages."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from django import template
 from django.utils import timezone
 
 from booking import selectors
+from notifications.selectors import failed_count
 
 register = template.Library()
 
@@ -17,3 +18,9 @@ def time_off_requests_waiting(context: template.Context) -> int:
     if waiting is not None:
         return len(waiting)
     return selectors.time_off_requests_waiting(timezone.now())
+
+
+@register.simple_tag
+def failed_messages() -> int:
+    """How many messages failed for good: one count query per front desk page, shown beside "Messages"."""
+    return failed_count()

@@ -26,6 +26,7 @@ from clinic.context_processors import clinic_for
 from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
 from frontdesk.appointment_forms import MoveForm, StaffCancelForm, StaffNoteForm, StatusForm
+from notifications import selectors as message_selectors
 from therapists.models import Therapist
 
 REFUSED = 409
@@ -74,6 +75,7 @@ def _panel_context(request: ClinicRequest, appointment: Appointment, **forms) ->
         "undo_label": lifecycle.UNDO_LABELS.get(appointment.status, "Undo"),
         "late_if_cancelled": services.is_late_cancellation(appointment, clinic, now),
         "history": [history.entry(event, tz) for event in appointment.events.all()],
+        "outbound_messages": message_selectors.appointment_messages(appointment.pk),
         "move_day": move_day,
         "move_previous": move_day - timedelta(days=1),
         "move_next": move_day + timedelta(days=1),

@@ -305,9 +305,9 @@ def _booked(request: ClinicRequest, appointments: list[Appointment], *, notified
             f"Booked {len(appointments)} sessions for {patient.name}, {_when(first.start)} to {_when(last.start)}."
         )
     if notified:
-        message += f" A confirmation email is on its way to {patient.email}."
+        message += f" A confirmation will be emailed to {patient.email}."
     else:
-        message += " No email was sent."
+        message += " No confirmation will be emailed."
     if _htmx(request):
         context = {"appointments": appointments, "patient": patient, "message": message}
         response = render(request, "frontdesk/_book_done.html", context)

@@ -331,8 +331,8 @@ def test_a_series_sends_one_email_listing_every_session(
     [message] = mailoutbox
     assert message.to == ["ana@example.com"]
     assert message.subject.startswith("Your 6 appointments are booked")
-    assert "Tuesday 8 December 2026, 10:00 AM – 11:00 AM" in message.body
-    assert "Tuesday 12 January 2027, 10:00 AM – 11:00 AM" in message.body
+    assert "Tuesday 8 December 2026, 10:00 AM to 11:00 AM" in message.body
+    assert "Tuesday 12 January 2027, 10:00 AM to 11:00 AM" in message.body
     assert all(appointment.manage_token in message.body for appointment in booked)
     [(name, content, kind)] = message.attachments
     assert (name, kind) == ("appointments.ics", "text/calendar")

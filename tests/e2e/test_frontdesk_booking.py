@@ -111,7 +111,7 @@ def test_a_receptionist_books_a_phone_caller_into_an_empty_time(
 
     dialog.get_by_role("button", name="Book", exact=True).click()
     expect(dialog).to_contain_text(f"Booked Ana Silva for {day:%a} {day.day} {day:%b %Y}, 10:00 with Alex Moreau.")
-    expect(dialog).to_contain_text("A confirmation email is on its way to ana@example.com.")
+    expect(dialog).to_contain_text("A confirmation will be emailed to ana@example.com.")
     booked = page.locator(".ec-event.appointment", has_text="Ana Silva")
     expect(booked).to_contain_text("10:00")
     expect(booked).to_contain_text("Note")
@@ -170,7 +170,7 @@ def test_a_repeat_booking_with_a_clash_is_settled_in_the_dialog(
     clashing.get_by_label(f"{third:%a} {third.day} {third:%b}, 11:00 · Sam Okafor").check()
     dialog.get_by_role("button", name="Book the sessions").click()
     expect(dialog).to_contain_text("Booked 6 sessions for Ana Silva")
-    expect(dialog).to_contain_text("No email was sent.")
+    expect(dialog).to_contain_text("No confirmation will be emailed.")
     expect(page.locator(".ec-event.appointment", has_text="Ana Silva")).to_contain_text("11:00")
     screenshot(page, "02-booked")
 

@@ -174,7 +174,7 @@ def test_booking_a_phone_caller_with_an_existing_patient(
     assert appointment.patient_note == "Pain down the left leg."
     page = body(response)
     assert "Booked Ana Silva for Tue 8 Dec 2026, 10:05 with Alex Moreau." in page
-    assert "A confirmation email is on its way to ana@example.com." in page
+    assert "A confirmation will be emailed to ana@example.com." in page
     assert reverse("frontdesk:appointment", args=[appointment.pk]) in page
     deliver_outbox()
     assert [message.to for message in mailoutbox] == [["ana@example.com"]]
@@ -220,7 +220,7 @@ def test_booking_without_the_email_sends_none(
         response = desk.post(BOOK, data, **HTMX)
 
     assert response.status_code == 200
-    assert "No email was sent." in body(response)
+    assert "No confirmation will be emailed." in body(response)
     assert Appointment.objects.count() == 1
     deliver_outbox()
     assert mailoutbox == []

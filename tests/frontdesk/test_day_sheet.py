@@ -16,8 +16,8 @@ SHEET = "/frontdesk/day-sheet/"
 TUESDAY = "2026-12-08"
 # Clinic settings, session, user, two for permissions, the menu's count of time off requests waiting, then the
 # calendar's four reads: therapists, their hours, time off, appointments (with patient, service and therapist,
-# and whether each is a first visit).
-SHEET_QUERIES = 10
+# and whether each is a first visit). One more: the menu's count of failed messages.
+SHEET_QUERIES = 11
 
 
 def local(day: str, hour: int, minute: int = 0) -> datetime:

@@ -240,8 +240,8 @@ def many_patients_with_appointments(count: int, therapist, service) -> None:
 
 # Every front desk request: the clinic (time zone), session, user, the user's permissions (two); every full page
 # the menu's count of time off requests waiting. Then the directory's own: the count (pages only), one page of
-# patients, and their upcoming visits in one query.
-DIRECTORY_QUERIES = 9
+# patients, and their upcoming visits in one query. One more: the menu's count of failed messages.
+DIRECTORY_QUERIES = 10
 # The same five, then the search itself.
 SEARCH_QUERIES = 6
 
@@ -294,8 +294,8 @@ def test_patient_page_shows_the_record_and_appointments_on_the_clinic_clock(desk
 
 
 # The five of every request, the menu's count of time off requests, then the patient, their record, their
-# appointments and possible duplicates.
-PATIENT_PAGE_QUERIES = 10
+# appointments and possible duplicates. One more: the menu's count of failed messages.
+PATIENT_PAGE_QUERIES = 11
 
 
 @pytest.mark.parametrize("count", [1, 20])

@@ -23,8 +23,8 @@ from therapists.models import TimeOff
 TORONTO = ZoneInfo("America/Toronto")
 PAGE = "/frontdesk/time-off/"
 # Clinic settings, session, user, two for permissions; time off (with therapists), the appointments inside
-# them, the therapist choices.
-PAGE_QUERIES = 8
+# them, the therapist choices; the menu's count of failed messages.
+PAGE_QUERIES = 9
 
 
 def local(day: str, hour: int, minute: int = 0) -> datetime:

@@ -7,6 +7,8 @@ STAMP_JS := node_modules/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 PYTEST_ARGS ?=
+# Test processes side by side (pytest-xdist); each gets its own test database.
+TEST_WORKERS ?= 2
 
 .PHONY: setup run test bench lint format clean
 
@@ -32,7 +34,7 @@ run: setup
 
 test: setup
 	$(BIN)/python manage.py makemigrations --check --dry-run
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(TEST_WORKERS) $(PYTEST_ARGS)
 
 bench: setup
 	$(BIN)/python -m bench

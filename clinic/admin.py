@@ -77,6 +77,8 @@ class ClinicSettingsForm(forms.ModelForm):
             "second_reminder_hours",
             "waitlist_offer_minutes",
             "therapist_notice_hours",
+            "online_booking_cap",
+            "staff_session_minutes",
         ]
 
     def clean(self) -> dict:
@@ -115,6 +117,7 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
                 ]
             },
         ),
+        ("Safety", {"fields": ["online_booking_cap", "staff_session_minutes"]}),
     ]
 
     def has_add_permission(self, request) -> bool:

@@ -75,6 +75,19 @@ class ClinicSettings(models.Model):
         help_text="A therapist gets a short notice when their schedule changes this close to the session.",
     )
 
+    online_booking_cap = models.PositiveSmallIntegerField(
+        "upcoming online bookings per patient",
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(50)],
+        help_text="How many upcoming appointments one patient may book online; the front desk can book more.",
+    )
+    staff_session_minutes = models.PositiveSmallIntegerField(
+        "staff logged out after (minutes idle)",
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(12 * 60)],
+        help_text="Staff are logged out after this long without using the site, and when the browser closes.",
+    )
+
     class Meta:
         verbose_name = "clinic settings"
         verbose_name_plural = "clinic settings"

@@ -442,6 +442,8 @@ def test_clinic_settings_change(admin_client, clinic):
         "second_reminder_hours": "2",
         "waitlist_offer_minutes": "90",
         "therapist_notice_hours": "48",
+        "online_booking_cap": "3",
+        "staff_session_minutes": "30",
     }
     response = admin_client.post(reverse("admin:clinic_clinicsettings_change", args=[clinic.pk]), data)
 
@@ -467,6 +469,8 @@ def test_clinic_settings_refuse_a_second_reminder_before_the_first(admin_client,
             "cancellation_window_hours",
             "waitlist_offer_minutes",
             "therapist_notice_hours",
+            "online_booking_cap",
+            "staff_session_minutes",
         )
     }
     data.update(tagline="", first_reminder_hours="2", second_reminder_hours="24")

@@ -10,7 +10,15 @@ PYTEST_ARGS ?=
 # Test processes side by side (pytest-xdist); each gets its own test database.
 TEST_WORKERS ?= 2
 
-.PHONY: setup run test bench lint format clean
+# The load test's size: concurrent simulated users and seconds (loadtest/run.py).
+LOADTEST_USERS ?= 50
+LOADTEST_SECONDS ?= 60
+
+.PHONY: setup run test bench lint format serve loadtest clean
+
+# Debug mode is for development only: production (no DJANGO_DEBUG) is the settings' default.
+run test bench lint: export DJANGO_DEBUG ?= true
+serve: export DJANGO_DEBUG := false
 
 setup: $(STAMP_PY) $(STAMP_JS)
 
@@ -43,6 +51,23 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+
+# Production: static files collected, the database migrated, the task worker beside gunicorn (gunicorn.conf.py:
+# WEB_CONCURRENCY workers, WEB_THREADS threads each). Behind a proxy that terminates TLS; see the README.
+serve: setup
+	@test -n "$$DJANGO_SECRET_KEY" || { echo "make serve runs with debug off and needs DJANGO_SECRET_KEY (50 or more characters; make one with: $(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))') and DJANGO_ALLOWED_HOSTS (the site's host names, comma-separated). See the README's Production section." >&2; exit 2; }
+	@test -n "$$DJANGO_ALLOWED_HOSTS" || { echo "make serve needs DJANGO_ALLOWED_HOSTS: the host names the site answers to, comma-separated (e.g. book.example.com). See the README's Production section." >&2; exit 2; }
+	$(BIN)/python manage.py check --deploy --fail-level ERROR
+	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
+	$(BIN)/python manage.py migrate --noinput
+	@echo "Serving on http://$(HOST):$(PORT)/ with gunicorn and the task worker (debug off)"
+	$(BIN)/python manage.py run_huey --quiet & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/gunicorn clinic.wsgi --bind $(HOST):$(PORT)
+
+# Locust against `make serve` on a throwaway PostgreSQL database, then the report (loadtest/run.py).
+loadtest: setup
+	$(BIN)/python loadtest/run.py --users $(LOADTEST_USERS) --seconds $(LOADTEST_SECONDS)
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -1,16 +1,19 @@
 """GET /api/availability/: free times as JSON, for the site's own pages and for integrations."""
 
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from booking import selectors
 from booking.forms import AvailabilityQueryForm
+from clinic import ratelimit
 from clinic.context_processors import clinic_for
 
 
 @require_GET
-def availability(request: HttpRequest) -> JsonResponse:
+def availability(request: HttpRequest) -> HttpResponse:
+    if refused := ratelimit.guard(request, address="api_address"):
+        return refused
     now = timezone.now()
     clinic = clinic_for(request)
     tz = clinic.tz

@@ -22,6 +22,7 @@ class BookingError(Exception):
         "not_started": _("This can be recorded only once the appointment has started."),
         "too_early": _("Patients can be checked in on the day of their appointment."),
         "therapist_inactive": _("That therapist is not taking appointments."),
+        "online_cap": _("You already have as many upcoming appointments as can be booked online; please call us."),
     }
 
     def __init__(self, code: str, message: str | None = None) -> None:

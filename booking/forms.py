@@ -14,12 +14,19 @@ from phonenumber_field.formfields import PhoneNumberField
 from booking import selectors
 from booking.models import ServiceOption
 from booking.selectors import SlotSearch
+from clinic.honeypot import honeypot_field
 from clinic.models import ClinicSettings
 from therapists.models import Therapist
 
 ANY_THERAPIST = "any"
 
 name_validator = RegexValidator(r"^[^<>{}\[\]\\/@#$%^*=|~`]+$", "Enter your name without symbols.")
+
+
+# Far beyond any booking, yet far enough from Python's first and last days (years 1 and 9999) that adding a
+# session, a buffer or a fortnight of days to a time never overflows.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(3000, 1, 1, tzinfo=UTC)
 
 
 def parse_aware_datetime(value: str) -> datetime:
@@ -32,7 +39,25 @@ def parse_aware_datetime(value: str) -> datetime:
         raise ValidationError("Enter a date and time such as 2026-12-08T09:00-05:00.", code="invalid") from None
     if parsed.tzinfo is None:
         raise ValidationError("The time must include its UTC offset, e.g. -05:00.", code="naive")
-    return parsed.astimezone(UTC)
+    try:
+        moment = parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is a time before the first day Python knows
+        moment = EARLIEST_TIME - timedelta(days=1)
+    if not (EARLIEST_TIME <= moment < LATEST_TIME):
+        raise ValidationError("That date is outside the calendar. Choose one of the times shown.", code="out_of_range")
+    return moment
+
+
+def in_calendar(value: dt.date) -> bool:
+    """Whether a day (or a date and time) lies in the years 1900 to 2999, which any real booking does."""
+    day = value.date() if isinstance(value, datetime) else value
+    return EARLIEST_TIME.date() <= day < LATEST_TIME.date()
+
+
+def validate_in_calendar(value: dt.date) -> None:
+    """A form field's validator for days and times: see `in_calendar`."""
+    if not in_calendar(value):
+        raise ValidationError("That date is outside the calendar.", code="out_of_range")
 
 
 class SelectionForm(forms.Form):
@@ -201,6 +226,7 @@ class PatientDetailsForm(forms.Form):
         help_text="Optional. You will fill the full health form before your first visit.",
     )
     request_key = forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
+    website = honeypot_field()
 
     def __init__(self, *args, today: dt.date, **kwargs) -> None:
         super().__init__(*args, **kwargs)

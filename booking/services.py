@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Count, Q
 from phonenumber_field.phonenumber import PhoneNumber
 
 from booking import availability, history, lifecycle, selectors, series, waitlist_services
@@ -157,6 +158,39 @@ def _check_option(option: ServiceOption) -> None:
         raise BookingError("service_unavailable")
 
 
+def _check_online_cap(patient: PatientDetails | Patient, clinic: ClinicSettings, now: datetime) -> None:
+    """Refuse a patient's own booking once they hold `online_booking_cap` upcoming appointments booked online.
+
+    A person is told apart as `_patient_for` does, by email and name, so a parent booking for two children with one
+    email is not stopped by the children's visits. A name is typed freely, though, so all the names on one email
+    together may hold twice the cap: changing the name does not lift it for long. The front desk is not capped.
+    """
+    email = patient.email.strip()
+    name = " ".join(patient.name.split())
+    held = Appointment.objects.filter(
+        status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+        channel=Appointment.Channel.ONLINE,
+        start__gt=now,
+        patient__email__iexact=email,
+    ).aggregate(person=Count("pk", filter=Q(patient__name__iexact=name)), email=Count("pk"))
+    call = f"please call us at {clinic.phone}" if clinic.phone else "please call us"
+    cap = clinic.online_booking_cap
+    if held["person"] >= cap:
+        raise BookingError(
+            "online_cap",
+            f"You already have {_appointments(held['person'])} booked online; to book more, {call}.",
+        )
+    if held["email"] >= 2 * cap:
+        raise BookingError(
+            "online_cap",
+            f"This email address already has {_appointments(held['email'])} booked online; to book more, {call}.",
+        )
+
+
+def _appointments(count: int) -> str:
+    return f"{count} upcoming appointment{'' if count == 1 else 's'}"
+
+
 def _booking_channel(actor: Actor, channel: str | None) -> str:
     if channel:
         return channel
@@ -197,6 +231,8 @@ def appointment_book(
             existing = Appointment.objects.filter(request_key=request_key).first()
             if existing is not None:
                 return existing
+        if actor.role == Role.PATIENT:
+            _check_online_cap(patient, clinic, now)
         appointment = _book_locked(
             therapists=locked,
             option=option,

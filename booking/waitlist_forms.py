@@ -15,6 +15,7 @@ from phonenumber_field.formfields import PhoneNumberField
 from booking import selectors, waitlist
 from booking.forms import ANY_THERAPIST, name_validator, parse_aware_datetime
 from booking.models import ServiceOption
+from clinic.honeypot import honeypot_field
 from therapists.models import Therapist
 
 NO_PREFERENCE = ""
@@ -87,6 +88,7 @@ class WaitlistJoinForm(forms.Form):
         help_text="Optional. For example: “Only after school pick-up.”",
     )
     request_key = forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
+    website = honeypot_field()
 
     def __init__(
         self,

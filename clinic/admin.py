@@ -3,12 +3,14 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
 from django.http import HttpResponseRedirect
 from django.urls import reverse
 
-from clinic import permissions
+from clinic import permissions, policy
 from clinic.models import ClinicSettings
 
 admin.site.site_header = "Clinic administration"
@@ -123,6 +125,12 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
     def has_add_permission(self, request) -> bool:
         return super().has_add_permission(request) and not ClinicSettings.objects.exists()
 
+    def has_view_permission(self, request, obj=None) -> bool:
+        return super().has_view_permission(request, obj) and policy.may_edit_clinic_settings(request.user)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return super().has_change_permission(request, obj) and policy.may_edit_clinic_settings(request.user)
+
     def has_delete_permission(self, request, obj=None) -> bool:
         return False
 
@@ -131,3 +139,37 @@ class ClinicSettingsAdmin(admin.ModelAdmin):
             raise PermissionDenied
         settings_row = ClinicSettings.load()
         return HttpResponseRedirect(reverse("admin:clinic_clinicsettings_change", args=[settings_row.pk]))
+
+
+class SuperusersOnly(admin.ModelAdmin):
+    """Logins, groups and raw permissions are a superuser's to manage, whatever permissions a group was given:
+    anyone else cannot open these pages at all (a manager looks after staff accounts at /frontdesk/staff/)."""
+
+    def has_module_permission(self, request) -> bool:
+        return policy.may_manage_permissions(request.user)
+
+    def has_view_permission(self, request, obj=None) -> bool:
+        return policy.may_manage_permissions(request.user) and super().has_view_permission(request, obj)
+
+    def has_add_permission(self, request) -> bool:
+        return policy.may_manage_permissions(request.user) and super().has_add_permission(request)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return policy.may_manage_permissions(request.user) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return policy.may_manage_permissions(request.user) and super().has_delete_permission(request, obj)
+
+
+class SuperusersUserAdmin(SuperusersOnly, UserAdmin):
+    pass
+
+
+class SuperusersGroupAdmin(SuperusersOnly, GroupAdmin):
+    pass
+
+
+admin.site.unregister(User)
+admin.site.register(User, SuperusersUserAdmin)
+admin.site.unregister(Group)
+admin.site.register(Group, SuperusersGroupAdmin)

@@ -11,17 +11,19 @@ from typing import TYPE_CHECKING, Any
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from clinic import policy
+from clinic.policy import FRONT_DESK_PERMISSION, MANAGER_PERMISSION  # noqa: F401 - still importable from here
+
 if TYPE_CHECKING:
     from booking.models import Appointment, Patient
     from therapists.models import Therapist, TimeOff, WorkingHours
 
-# Receptionists and managers hold it; it is what "runs the calendar" means.
-FRONT_DESK_PERMISSION = "booking.change_appointment"
+# Which role may do what is clinic/policy.py's table; the rules below say which rows of the calendar each sees.
 
 
 def works_front_desk(user: Any) -> bool:
     """Receptionists and managers: the calendar, phone bookings, moves, cancellations and patient records."""
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(FRONT_DESK_PERMISSION))
+    return policy.may_run_front_desk(user)
 
 
 def therapist_of(user: Any) -> Therapist | None:
@@ -123,12 +125,9 @@ def _own_rows(user: Any, queryset: QuerySet) -> QuerySet:
     return queryset.none() if own is None else queryset.filter(therapist=own)
 
 
-# Managers configure the clinic; it is also what lets them look at any therapist's schedule.
-MANAGER_PERMISSION = "clinic.change_clinicsettings"
-
-
 def is_manager(user: Any) -> bool:
-    return bool(user and user.is_authenticated and user.is_active and user.has_perm(MANAGER_PERMISSION))
+    """Managers (and superusers): they configure the clinic, and may look at any therapist's schedule."""
+    return policy.may_see_any_schedule(user)
 
 
 def schedule_owner(user: Any, requested_slug: str | None) -> Therapist | None:

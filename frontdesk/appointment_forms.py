@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from django import forms
 
+from booking.forms import validate_in_calendar
 from booking.lifecycle import STATUS_ACTIONS
 from therapists.models import Therapist
 
@@ -44,6 +45,7 @@ class MoveForm(forms.Form):
     start = forms.DateTimeField(
         label="New start",
         input_formats=WALL_CLOCK_FORMATS,
+        validators=[validate_in_calendar],
         widget=forms.DateTimeInput({"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M"),
     )
     therapist = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)

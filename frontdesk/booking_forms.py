@@ -15,6 +15,7 @@ from django import forms
 from django.utils import timezone
 from phonenumber_field.formfields import PhoneNumberField
 
+from booking.forms import validate_in_calendar
 from booking.models import Appointment, Patient, ServiceOption
 from booking.series import MAX_SESSIONS
 from frontdesk.appointment_forms import WALL_CLOCK_FORMATS
@@ -50,6 +51,7 @@ def start_field(label: str = "Start", required: bool = True) -> forms.DateTimeFi
         label=label,
         required=required,
         input_formats=WALL_CLOCK_FORMATS,
+        validators=[validate_in_calendar],
         widget=forms.DateTimeInput({"type": "datetime-local", "step": 60}, format="%Y-%m-%dT%H:%M"),
         error_messages={"invalid": "Enter a date and time, e.g. 2026-12-08 10:30."},
     )
@@ -227,7 +229,11 @@ class NextFreeForm(ServiceAndTherapist):
     """The next free times for a service length and a therapist (or anyone), from a day."""
 
     date = forms.DateField(
-        label="From", required=False, input_formats=["%Y-%m-%d"], widget=forms.DateInput({"type": "date"})
+        label="From",
+        required=False,
+        input_formats=["%Y-%m-%d"],
+        validators=[validate_in_calendar],
+        widget=forms.DateInput({"type": "date"}),
     )
 
 

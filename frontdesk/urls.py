@@ -1,6 +1,6 @@
 from django.urls import path
 
-from frontdesk.views import appointments, booking, calendar, day_sheet, patients, time_off, waitlist
+from frontdesk.views import appointments, booking, calendar, day_sheet, patients, staff, time_off, waitlist
 from frontdesk.views import messages as message_log
 
 app_name = "frontdesk"
@@ -33,4 +33,9 @@ urlpatterns = [
     path("messages/", message_log.message_log, name="messages"),
     path("messages/<int:pk>/", message_log.message_detail, name="message"),
     path("messages/<int:pk>/retry/", message_log.message_retry, name="message_retry"),
+    path("staff/", staff.staff_list, name="staff"),
+    path("staff/add/", staff.staff_add, name="staff_add"),
+    path("staff/<int:pk>/", staff.staff_edit, name="staff_edit"),
+    path("staff/<int:pk>/password-link/", staff.staff_password_link, name="staff_password_link"),
+    path("staff/<int:pk>/unlock/", staff.staff_unlock, name="staff_unlock"),
 ]

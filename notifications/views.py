@@ -27,6 +27,7 @@ from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
 from booking.models import Patient
+from clinic import ratelimit
 from notifications import outbox, reminders
 
 STOP_WORDS = frozenset({"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT"})
@@ -53,6 +54,8 @@ def reminders_stop(request: HttpRequest, token: str) -> HttpResponse:
     if patient is None:
         return _link_not_valid(request)
     if request.method == "POST":
+        if refused := ratelimit.guard(request, address="link_address", per="link_token", values=[token]):
+            return refused
         reminders.stop_reminders(patient=patient, now=timezone.now())
         return _page(request, patient, token, changed="stopped")
     return _page(request, patient, token)
@@ -65,6 +68,8 @@ def reminders_resume(request: HttpRequest, token: str) -> HttpResponse:
     if patient is None:
         return _link_not_valid(request)
     if request.method == "POST":
+        if refused := ratelimit.guard(request, address="link_address", per="link_token", values=[token]):
+            return refused
         reminders.resume_reminders(patient=patient)
         return _page(request, patient, token, changed="resumed")
     return redirect("reminders_stop", token=token)
@@ -100,6 +105,8 @@ def _keyword(body: str) -> str:
 @csrf_exempt
 @require_POST
 def sms_inbound(request: HttpRequest) -> HttpResponse:
+    if refused := ratelimit.guard(request, address="webhook_address"):
+        return refused
     if not _from_twilio(request):
         return HttpResponseForbidden("This address only takes requests signed by the clinic's text provider.")
     phone = _e164(request.POST.get("From", ""))

@@ -2,6 +2,7 @@
 
 import os
 import shutil
+import uuid
 from datetime import UTC, datetime, time
 from decimal import Decimal
 from pathlib import Path
@@ -10,6 +11,7 @@ import pytest
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection
 
+from clinic import sessions
 from clinic.models import ClinicSettings
 from tests.factories import ServiceFactory, ServiceOptionFactory, TherapistFactory, WorkingHoursFactory
 
@@ -51,9 +53,60 @@ def fresh_content_type_cache():
 
 
 @pytest.fixture(autouse=True)
+def fresh_rate_limits(settings):
+    """Each test counts its own tries against the rate limits (clinic.ratelimit): a cache key prefix of its own, so
+    counts never carry over from one test to the next, nor between test processes sharing one Redis."""
+    settings.RATELIMIT_CACHE_PREFIX = f"rl:{uuid.uuid4().hex}:"
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """Real hashing costs a second per user; tests check permissions, not password strength."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def force_login_includes_two_factor(monkeypatch):
+    """`client.force_login(user)` stands for the whole staff login, at whatever time the test's clock shows:
+
+    - the authenticator's code: a manager or superuser gets an authenticator if they have none, and the session
+      counts as verified, as after the code;
+    - the idle timeout: the session's last request is stamped far in the future, so tests that log in and then
+      move the clock by hours or years stay logged in.
+
+    tests/clinic/test_login_protection.py and tests/e2e/test_two_factor.py log in through the forms instead."""
+    from django.test import Client
+
+    original = Client.force_login
+
+    def force_login(self, user, backend=None):
+        original(self, user, backend)
+        pass_two_factor(self, user)
+        session = self.session
+        session[sessions.LAST_SEEN] = int(datetime(9000, 1, 1, tzinfo=UTC).timestamp())
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def pass_two_factor(client, user) -> None:
+    """Mark `client`'s session as having passed the second step for `user`, when their login has one."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from clinic import two_factor
+
+    # A fresh copy: asking for the role fills a permission cache, which must not go stale on the test's own object.
+    fresh = type(user)._default_manager.get(pk=user.pk)
+    device = two_factor.confirmed_device(fresh)
+    if device is None:
+        if not two_factor.required_for(fresh):
+            return
+        device = TOTPDevice.objects.create(user=fresh, name="Test authenticator", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.pop(two_factor.SESSION_DUE, None)
+    session.save()
 
 
 @pytest.fixture
@@ -120,14 +173,18 @@ def ensure_roles() -> None:
     from django.contrib.auth.models import Group, Permission
 
     roles = importlib.import_module("clinic.migrations.0002_roles").ROLES
+    revoked = importlib.import_module("clinic.migrations.0006_managers_without_user_admin").REVOKED
+    granted = importlib.import_module("clinic.migrations.0007_managers_unlock_logins").GRANTED
     for role, grants in roles.items():
         group, created = Group.objects.get_or_create(name=role)
         if created:
-            for model_label, actions in grants.items():
+            for model_label, actions in {**grants, **granted.get(role, {})}.items():
+                taken = revoked.get(role, {}).get(model_label, [])
                 app_label, model = model_label.split(".")
                 group.permissions.add(
                     *Permission.objects.filter(
-                        content_type__app_label=app_label, codename__in=[f"{action}_{model}" for action in actions]
+                        content_type__app_label=app_label,
+                        codename__in=[f"{action}_{model}" for action in actions if action not in taken],
                     )
                 )
 

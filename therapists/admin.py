@@ -23,7 +23,7 @@ from django.utils.html import format_html, format_html_join
 
 from booking import selectors, waitlist_services
 from booking.models import Appointment
-from clinic import permissions
+from clinic import permissions, policy
 from clinic.admin import VisibleRowsAdmin
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, Weekday, WorkingHours
@@ -331,6 +331,12 @@ class TherapistAdmin(VisibleRowsAdmin):
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(services_count=Count("services", distinct=True))
+
+    def get_readonly_fields(self, request, obj=None):
+        # Managers link a therapist's login on the staff accounts page, which offers only accounts they may
+        # manage; here only a superuser may point a therapist at any login.
+        readonly = list(super().get_readonly_fields(request, obj))
+        return readonly if policy.may_manage_permissions(request.user) else [*readonly, "user"]
 
     # The page saves the therapist, then its hours and time off: the time that opens is offered to the waitlist
     # once all are saved, against what was open before any of it (kept on the instance, as PAGE_FORMSETS is).

@@ -17,6 +17,7 @@ from booking.forms import CancelForm, SelectionForm, parse_aware_datetime
 from booking.ics import appointment_calendar
 from booking.models import Appointment
 from booking.views.day_strip import clinic_and_clock, day_strip_context
+from clinic import ratelimit
 from clinic.context_processors import clinic_for
 
 
@@ -63,6 +64,8 @@ def appointment_cancel(request: HttpRequest, token: str) -> HttpResponse:
         return render(
             request, "booking/appointment_cancel.html", {"appointment": appointment, "form": form}, status=status
         )
+    if refused := ratelimit.guard(request, address="link_address", per="link_token", values=[token]):
+        return refused
     try:
         services.appointment_cancel(
             appointment=appointment, now=now, reason=form.cleaned_data["reason"], actor=Actor.patient()
@@ -94,6 +97,8 @@ def appointment_reschedule(request: HttpRequest, token: str) -> HttpResponse:
     status = 200
     error = None
     if request.method == "POST":
+        if refused := ratelimit.guard(request, address="link_address", per="link_token", values=[token]):
+            return refused
         try:
             start = parse_aware_datetime(request.POST.get("start", ""))
             services.appointment_move(appointment=appointment, start=start, now=now, actor=Actor.patient())

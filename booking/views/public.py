@@ -22,6 +22,7 @@ from booking.errors import BookingError, SlotTaken
 from booking.forms import PatientDetailsForm, SelectionForm
 from booking.models import Service
 from booking.views.day_strip import clinic_and_clock, day_strip_context, time_choice, unique_times
+from clinic import honeypot, ratelimit
 
 FLOW_STEPS = [
     ("service", "Treatment"),
@@ -121,6 +122,8 @@ def book(request: HttpRequest) -> HttpResponse:
 
 
 def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
+    if honeypot.filled(request.POST):
+        return honeypot.refuse(request)
     selection = SelectionForm(request.POST, clinic=clinic, today=today)
     if not selection.is_valid() or _step(selection) != "details":
         context = {"selection": selection, "step": "invalid"}
@@ -141,6 +144,10 @@ def _book_submit(request: HttpRequest, clinic, now, today) -> HttpResponse:
     if intent != "confirm":
         return _render_flow(request, {**context, "step": "review"})
     details = form.cleaned_data
+    if refused := ratelimit.guard(
+        request, address="book_address", per="book_contact", values=[details["email"], details["phone"]]
+    ):
+        return refused
     try:
         appointment = services.appointment_book(
             option=selection.chosen_option(),

@@ -23,6 +23,7 @@ from booking.forms import ANY_THERAPIST
 from booking.models import Service, WaitlistEntry, WaitlistOffer
 from booking.views.day_strip import clinic_and_clock
 from booking.waitlist_forms import WaitlistJoinForm, initial_choice
+from clinic import honeypot, ratelimit
 from therapists.models import Therapist
 
 REFUSED = 409
@@ -51,6 +52,8 @@ def waitlist_join(request: HttpRequest) -> HttpResponse:
     _, now, _ = clinic_and_clock(request)
     if request.method != "POST":
         return render(request, "booking/waitlist_join.html", {"form": _join_form(request)})
+    if honeypot.filled(request.POST):
+        return honeypot.refuse(request)
     form = _join_form(request, request.POST)
     if not form.is_valid():
         context: dict = {"form": form}
@@ -63,6 +66,10 @@ def waitlist_join(request: HttpRequest) -> HttpResponse:
             context["error"] = "Something went wrong with the form. Please check it and send it again."
         return render(request, "booking/waitlist_join.html", context, status=400)
     data = form.cleaned_data
+    if refused := ratelimit.guard(
+        request, address="waitlist_address", per="waitlist_contact", values=[data["email"], data["phone"]]
+    ):
+        return refused
     try:
         outcome = waitlist_services.waitlist_join(
             option=data["option"],
@@ -118,6 +125,8 @@ def waitlist_entry(request: HttpRequest, token: str) -> HttpResponse:
 def waitlist_leave(request: HttpRequest, token: str) -> HttpResponse:
     _, now, _ = clinic_and_clock(request)
     entry = _entry_or_404(token)
+    if refused := ratelimit.guard(request, address="link_address", per="link_token", values=[token]):
+        return refused
     try:
         waitlist_services.waitlist_leave(entry=entry, now=now)
     except BookingError as error:
@@ -164,6 +173,8 @@ def waitlist_offer(request: HttpRequest, token: str) -> HttpResponse:
     if request.method != "POST":
         return _offer_page(request, offer)
     _, now, _ = clinic_and_clock(request)
+    if refused := ratelimit.guard(request, address="link_address", per="link_token", values=[token]):
+        return refused
     try:
         appointment = waitlist_services.offer_claim(offer=offer, now=now)
     except BookingError as error:

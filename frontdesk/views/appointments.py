@@ -20,6 +20,7 @@ from django.views.decorators.http import require_GET, require_POST
 from booking import history, lifecycle, selectors, services
 from booking.availability import Slot
 from booking.errors import BookingError
+from booking.forms import in_calendar
 from booking.lifecycle import STATUS_ACTIONS, Action
 from booking.models import Appointment
 from clinic.context_processors import clinic_for
@@ -43,9 +44,10 @@ def _appointment_or_404(pk: int) -> Appointment:
 def _move_day(request: ClinicRequest, appointment: Appointment, tz) -> date:
     raw = request.GET.get("move_date", "")
     try:
-        return date.fromisoformat(raw) if raw else appointment.start.astimezone(tz).date()
+        day = date.fromisoformat(raw) if raw else appointment.start.astimezone(tz).date()
     except ValueError:
         return appointment.start.astimezone(tz).date()
+    return day if in_calendar(day) else appointment.start.astimezone(tz).date()
 
 
 def _panel_context(request: ClinicRequest, appointment: Appointment, **forms) -> dict:

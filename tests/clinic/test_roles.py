@@ -1,4 +1,4 @@
-"""The staff roles made by the data migration, and what each may open in the admin panel."""
+"""The staff roles made by the data migrations, and what each may open in the admin panel."""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -52,6 +52,14 @@ def test_manager_configures_services_therapists_and_policies(db):
 
 
 @pytest.mark.parametrize("role", ["Receptionist", "Therapist", "Manager"])
+def test_no_role_holds_a_permission_on_logins_groups_or_permissions(db, role):
+    # Managers once held view, add and change on users, which let them make themselves superuser through the
+    # user admin; they look after staff accounts at /frontdesk/staff/ now (tests/frontdesk/test_staff_accounts.py).
+    held = Group.objects.get(name=role).permissions.filter(content_type__app_label="auth")
+    assert list(held.values_list("codename", flat=True)) == []
+
+
+@pytest.mark.parametrize("role", ["Receptionist", "Therapist", "Manager"])
 def test_no_role_may_delete_appointments_or_patients(db, role):
     assert not codenames(role) & {"delete_appointment", "delete_patient", "delete_clinicsettings"}
 
@@ -84,6 +92,26 @@ def test_manager_opens_the_configuration_pages(staff_in):
     assert client.get(reverse("admin:therapists_therapist_add")).status_code == 200
     assert client.get(reverse("admin:therapists_timeoff_add")).status_code == 200
     assert client.get(reverse("admin:clinic_clinicsettings_changelist"), follow=True).status_code == 200
+
+
+def test_manager_no_longer_opens_the_user_and_group_admin(staff_in):
+    client = staff_in("Manager")
+
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 403
+    assert client.get(reverse("admin:auth_user_add")).status_code == 403
+    assert client.get(reverse("admin:auth_group_changelist")).status_code == 403
+    index = client.get(reverse("admin:index")).content.decode()
+    assert reverse("admin:auth_user_changelist") not in index
+
+
+def test_a_superuser_still_manages_users_and_groups(db, client):
+    from django.contrib.auth import get_user_model
+
+    client.force_login(get_user_model().objects.create_superuser("root", "root@example.com", "a-long-test-password"))
+
+    assert client.get(reverse("admin:auth_user_changelist")).status_code == 200
+    assert client.get(reverse("admin:auth_user_add")).status_code == 200
+    assert client.get(reverse("admin:auth_group_add")).status_code == 200
 
 
 def test_staff_without_a_role_is_refused(db, client):

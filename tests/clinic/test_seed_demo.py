@@ -19,6 +19,12 @@ def fast_passwords(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def development(settings):
+    """seed_demo is a development command; with debug off it refuses (tests/clinic/test_settings.py)."""
+    settings.DEBUG = True
+
+
 def seed(*args: str) -> str:
     out = StringIO()
     call_command("seed_demo", *SMALL, *args, stdout=out)

@@ -3,7 +3,8 @@
 Each test gets fresh browser contexts (desktop, phone or JavaScript off) whose base URL is the live server,
 a clinic with one service and two weekday therapists, and a `screenshot` helper that writes
 test-output/screenshots/<test-name>-<step>.png. Every page is watched: an uncaught JavaScript error,
-a failed request or an HTTP error response fails the test, so a broken asset or a 500 cannot hide.
+a failed request, an HTTP error response or anything the Content Security Policy refused fails the test,
+so a broken asset, a 500 or an inline script cannot hide.
 """
 
 import contextlib
@@ -21,7 +22,15 @@ import pytest
 # browser from its own threads. Set at import, so it holds for every test that runs after the browser starts.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
-from playwright.sync_api import Browser, BrowserContext, Page, Request, Response, sync_playwright  # noqa: E402
+from playwright.sync_api import (  # noqa: E402
+    Browser,
+    BrowserContext,
+    ConsoleMessage,
+    Page,
+    Request,
+    Response,
+    sync_playwright,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = REPO_ROOT / "test-output" / "screenshots"
@@ -42,6 +51,16 @@ PHONE = {
     "has_touch": True,
 }
 NO_JAVASCRIPT = {**DESKTOP, "java_script_enabled": False}
+
+# The page reports each CSP violation to the console too, in case the browser's own "Refused to ..." message is
+# not passed on. Added by Playwright (DevTools), so the policy does not stop this script itself.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`securitypolicyviolation: ${event.effectiveDirective} refused ${event.blockedURI || "inline"}`
+    + ` at ${event.sourceFile || event.documentURI}:${event.lineNumber}`);
+});
+"""
+CSP_VIOLATION = re.compile(r"Refused to|securitypolicyviolation|Content Security Policy")
 
 # Playwright's own wait limits, in milliseconds: generous for a slow CI machine, far below pytest's patience.
 ACTION_TIMEOUT_MS = 10_000
@@ -97,7 +116,7 @@ def open_page(
     """`open_page(**context_options)` opens a page in a fresh browser context pointed at the live server.
 
     At teardown: a failed test leaves a screenshot of each open page ("-failed"), then any JavaScript
-    error, failed request or HTTP error response seen on the way fails the test.
+    error, failed request, HTTP error response or CSP violation seen on the way fails the test.
     """
     contexts: list[BrowserContext] = []
     pages: list[Page] = []
@@ -116,13 +135,19 @@ def open_page(
             if response.status >= 400:
                 problems.append(f"HTTP {response.status}: {response.request.method} {response.url}")
 
+        def on_console(message: ConsoleMessage) -> None:
+            if CSP_VIOLATION.search(message.text):
+                problems.append(f"CSP violation on {page.url}: {message.text}")
+
         page.on("pageerror", lambda error: problems.append(f"JavaScript error on {page.url}: {error}"))
+        page.on("console", on_console)
         page.on("requestfailed", on_request_failed)
         page.on("response", on_response)
 
     def open_(**options) -> Page:
         context = browser.new_context(base_url=live_server.url, locale="en-CA", **options)
         context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.add_init_script(REPORT_CSP_VIOLATIONS)
         contexts.append(context)
         page = context.new_page()
         watch(page)
@@ -145,3 +170,31 @@ def open_page(
     for context in contexts:
         context.close()
     assert not problems, "The browser saw problems:\n" + "\n".join(problems)
+
+
+def pass_second_step(page: Page, username: str) -> None:
+    """After the password: when the login owes its two-factor code (managers and superusers always), enter it.
+
+    On the setup page the key is read from the page, as a person types it into their app; on the code page it comes
+    from the authenticator in the database. The code is django-otp's own TOTP, one time step ahead of any code this
+    authenticator already accepted (each works once). Returns once the browser has left the login pages.
+    """
+    import base64
+
+    from django_otp.oath import TOTP
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if "/accounts/two-factor/setup/" in page.url:
+        key = base64.b32decode("".join((page.locator("#two-factor-secret").text_content() or "").split()))
+        code = TOTP(key).token()
+    elif "/accounts/two-factor/verify/" in page.url:
+        device = TOTPDevice.objects.get(user__username=username, confirmed=True)
+        totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+        totp.drift += max(0, device.last_t + 1 - totp.t())
+        code = totp.token()
+    else:
+        return
+    page.get_by_label("Code from your authenticator app").fill(f"{code:06d}")
+    page.get_by_role("button", name=re.compile("^(Check the code|Confirm and turn on)$")).click()
+    page.wait_for_url(lambda url: "/accounts/two-factor/" not in url)

@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from clinic.models import ClinicSettings
 from tests.conftest import staff_user
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE, pass_second_step
 from tests.factories import AppointmentFactory, PatientFactory
 from therapists.models import TimeOff
 
@@ -38,6 +38,7 @@ def log_in(page: Page, username: str, landing: str = r"/frontdesk/") -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("a-long-test-password")
     page.get_by_role("button", name="Log in").click()
+    pass_second_step(page, username)
     expect(page).to_have_url(re.compile(landing))
 
 

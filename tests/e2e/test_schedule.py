@@ -19,7 +19,7 @@ from playwright.sync_api import Page, expect
 from booking.models import Appointment, AppointmentEvent
 from clinic.models import ClinicSettings
 from tests.conftest import staff_user
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE, pass_second_step
 from tests.e2e.test_accessibility import serious_violations
 from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory
 
@@ -44,6 +44,7 @@ def log_in(page: Page, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("a-long-test-password")
     page.get_by_role("button", name="Log in").click()
+    pass_second_step(page, username)
 
 
 def fits_the_screen(page: Page) -> None:

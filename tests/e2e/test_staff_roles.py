@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from clinic.models import ClinicSettings
 from tests.conftest import staff_user
-from tests.e2e.conftest import DESKTOP, PHONE
+from tests.e2e.conftest import DESKTOP, PHONE, pass_second_step
 from tests.factories import AppointmentFactory, PatientFactory
 
 pytestmark = pytest.mark.e2e
@@ -25,6 +25,7 @@ def log_in(page: Page, username: str) -> None:
     page.get_by_label("Username").fill(username)
     page.get_by_label("Password").fill("a-long-test-password")
     page.get_by_role("button", name="Log in").click()
+    pass_second_step(page, username)
 
 
 @pytest.fixture

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -63,6 +64,9 @@ def worker_environment(mail_folder: Path, **variables: str) -> dict[str, str]:
     }
     environment.update(
         DJANGO_SETTINGS_MODULE="clinic.settings",
+        # Debug off, as in production, which needs a strong key of its own.
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(50),
         DATABASE_URL=database_url(),
         DJANGO_EMAIL_BACKEND="django.core.mail.backends.filebased.EmailBackend",
         DJANGO_EMAIL_FILE_PATH=str(mail_folder),

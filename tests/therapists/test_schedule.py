@@ -565,6 +565,7 @@ def test_the_appointment_page_costs_the_same_however_long_the_patients_history(
 
 
 def test_a_managers_pages_add_only_the_picker(manager_client, sam, sams, django_assert_num_queries):
-    # The request's own (the login's therapist record: none); the therapist asked for; the day; the picker's list.
-    with django_assert_num_queries(REQUEST + 1 + 3 + 1):
+    # The request's own (the login's therapist record: none); the therapist asked for; the day; the picker's list;
+    # the manager's authenticator, which the verified session names (two-factor).
+    with django_assert_num_queries(REQUEST + 1 + 3 + 1 + 1):
         manager_client.get(reverse("schedule:today"), {"therapist": sam.slug})

@@ -4,7 +4,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from clinic import demo
+from clinic import demo, two_factor
 
 
 def _day(moment) -> str:
@@ -39,8 +39,23 @@ class Command(BaseCommand):
             help="Upcoming appointments to have in the calendar (default 60); only the missing ones are added.",
         )
         parser.add_argument("--seed", type=int, default=1, help="Random seed for patients and times (default 1).")
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Run even with DJANGO_DEBUG off: for a throwaway database such as the load test's, never a real "
+            "clinic's (the demo logins' password is public).",
+        )
 
-    def handle(self, *args, therapists: int, weeks: int, appointments: int, seed: int, **options) -> None:
+    def handle(
+        self, *args, therapists: int, weeks: int, appointments: int, seed: int, allow_without_debug: bool, **options
+    ) -> None:
+        if not settings.DEBUG and not allow_without_debug:
+            raise CommandError(
+                "seed_demo is for development: it creates staff logins whose password is published in the README. "
+                "DJANGO_DEBUG is off here, so this looks like a production database; nothing was changed. "
+                "Set DJANGO_DEBUG=true for a development machine, or pass --allow-without-debug for a throwaway "
+                "database."
+            )
         if not 1 <= therapists <= demo.MAX_THERAPISTS:
             raise CommandError(f"--therapists must be between 1 and {demo.MAX_THERAPISTS}.")
         if not 1 <= weeks <= 52:
@@ -89,6 +104,12 @@ class Command(BaseCommand):
         kept = [login.username for login in result.logins if not login.created]
         if kept:
             write(f"  ({', '.join(kept)} already existed: their passwords were left as they were.)")
+        write("")
+        write(self.style.MIGRATE_HEADING("Two-factor code (managers need one after the password)"))
+        for line in two_factor.demo_authenticator_for(
+            [login.username for login in result.logins if login.role == "Manager"], debug=settings.DEBUG
+        ):
+            write(f"  {line}")
         write("")
         write(self.style.MIGRATE_HEADING("Where to go"))
         for label, path in (("Site", "/"), ("Staff login", "/accounts/login/"), ("Admin panel", "/admin/")):

@@ -55,3 +55,18 @@ def lock(queryset: models.QuerySet[ModelT], *, no_key: bool = False) -> list[Mod
         with connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
     return list(queryset.select_for_update(no_key=no_key, of=("self",)))
+
+
+def lock_name(name: str) -> None:
+    """Hold a lock on `name` (say one patient's email) for the rest of the transaction, waiting at most LOCK_TIMEOUT.
+
+    For a rule that spans rows no single row lock covers, such as how many upcoming bookings one email holds: two
+    transactions that lock the same name run their check and their insert one after the other. PostgreSQL's
+    transaction-level advisory lock; on SQLite every write transaction already holds the database's one write lock.
+    """
+    if not connection.in_atomic_block:
+        raise RuntimeError("Locks are only meaningful inside a transaction.")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'")
+            cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [name])

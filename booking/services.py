@@ -23,7 +23,7 @@ from booking import availability, history, lifecycle, selectors, series, waitlis
 from booking.actors import Actor, Role
 from booking.errors import BookingError, SlotTaken
 from booking.lifecycle import Action
-from booking.locks import lock, write_transaction
+from booking.locks import lock, lock_name, write_transaction
 from booking.models import Appointment, AppointmentEvent, Patient, ServiceOption, WaitlistEntry
 from clinic.models import ClinicSettings
 from notifications import notices, outbox
@@ -167,6 +167,8 @@ def _check_online_cap(patient: PatientDetails | Patient, clinic: ClinicSettings,
     """
     email = patient.email.strip()
     name = " ".join(patient.name.split())
+    # Two bookings with one email at once (for different therapists, so no therapist lock is shared) count in turn.
+    lock_name(f"online-cap:{email.lower()}")
     held = Appointment.objects.filter(
         status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
         channel=Appointment.Channel.ONLINE,

@@ -18,6 +18,7 @@ from booking.actors import Actor, Via
 from booking.errors import BookingError, SlotTaken
 from booking.models import Appointment, Patient
 from booking.services import PatientDetails
+from tests.conftest import weekday_therapist
 from tests.factories import AppointmentFactory
 from therapists.models import Therapist
 
@@ -337,3 +338,31 @@ def test_two_receptionists_dragging_at_once_get_a_move_and_a_clear_refusal(
     [refusal] = [response.json() for response in responses if response.status_code == 409]
     assert refusal == {"error": "That time was just taken. Please choose another time.", "code": "slot_taken"}
     assert Appointment.objects.filter(start=TUESDAY_TEN, therapist=therapist).count() == 1
+
+
+# --- The online booking cap: one patient booking with several therapists at once ------------------------------
+
+
+def test_one_patient_booking_with_eight_therapists_at_once_gets_only_the_cap(service, option, clinic, now):
+    """No therapist lock is shared here, so only the lock on the patient's email makes the threads count in turn:
+    without it (services.lock_name) each thread counts the others' bookings as not yet made and all eight book."""
+    clinic.online_booking_cap = 3
+    clinic.save()
+    therapists = [weekday_therapist(service, f"therapist-{index}", f"Therapist {index}") for index in range(8)]
+
+    def attempt(index: int) -> Appointment:
+        return services.appointment_book(
+            option=option,
+            therapist=therapists[index],
+            start=TUESDAY_TEN,
+            patient=PatientDetails(name="Jordan Lee", email="jordan@example.com", phone="416-555-0100"),
+            now=now,
+            actor=Actor.patient(Via.ONLINE_BOOKING),
+        )
+
+    booked, refused, other = split(race(len(therapists), attempt))
+
+    assert other == []
+    assert len(booked) == 3
+    assert [error.code for error in refused] == ["online_cap"] * 5
+    assert Appointment.objects.filter(patient__email="jordan@example.com").count() == 3

@@ -178,7 +178,10 @@ def test_front_desk_pages_calendar_and_panels_work_under_the_policy(open_page, b
     panel.get_by_role("button", name="Close").click()
     page.get_by_role("link", name="New booking").first.click()
     expect(panel.get_by_label("Treatment and length")).to_be_visible()
+    # Once the panel has finished sliding in (Bootstrap ignores Escape while it moves), Escape closes it.
+    expect(page.locator("#panel.show:not(.showing)")).to_be_visible()
     page.keyboard.press("Escape")
+    expect(panel).to_be_hidden()
     page.get_by_role("button", name="Week").click()
     expect(page.locator(".ec-event.appointment", has_text="Ana Silva")).to_be_visible()
 

@@ -22,6 +22,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from clinic import staff_history
 from clinic.models import ClinicSettings
 from clinic.policy import STAFF_ROLE_GROUPS, STAFF_ROLES, Role
 from notifications import outbox
@@ -29,6 +30,7 @@ from notifications.models import OutboundMessage
 from therapists.models import Therapist
 
 LINK_EMAIL_TEMPLATE = "registration/password_reset_email"
+EMAIL_CHANGED_TEMPLATE = "registration/staff_email_changed"
 
 
 @dataclass(frozen=True)
@@ -79,15 +81,65 @@ def staff_account_create(*, details: StaffDetails, send_password_link: bool, now
         account = get_user_model()(username=details.username)
         account.set_unusable_password()
         _apply(account, details)
+        staff_history.record(account=account, by=sent_by, message=f"Added as {details.role.value}.", added=True)
         if send_password_link:
             staff_password_link_queue(account=account, now=now, sent_by=sent_by)
     return account
 
 
-def staff_account_update(*, account: Any, details: StaffDetails) -> Any:
+def _snapshot(account: Any) -> dict[str, str]:
+    """What the staff page shows of an account, as words: the before and after of a change."""
+    therapist = Therapist.objects.filter(user=account).first()
+    role = role_of_account(account)
+    return {
+        "username": account.username,
+        "name": account.get_full_name(),
+        "email": account.email,
+        "role": role.value if role else "",
+        "therapist record": therapist.name if therapist else "",
+        "login": "active" if account.is_active else "inactive",
+    }
+
+
+def staff_account_update(*, account: Any, details: StaffDetails, by: Any, now: datetime) -> Any:
+    """Save a manager's changes to `account` and write down what changed; a changed email is told to the old
+    address, so that nobody's login can be moved to another inbox without its owner hearing of it."""
+    saved = type(account)._default_manager.prefetch_related("groups")
     with transaction.atomic():
+        # As saved, not as `account` holds it: a ModelForm has already written the new values onto the instance.
+        before = _snapshot(saved.get(pk=account.pk))
         _apply(account, details)
+        after = _snapshot(saved.get(pk=account.pk))
+        changes = [
+            f"{field} {before[field] or 'none'} → {after[field] or 'none'}"
+            for field in before
+            if before[field] != after[field]
+        ]
+        if changes:
+            staff_history.record(account=account, by=by, message="Changed " + "; ".join(changes) + ".")
+        if before["email"] and before["email"].lower() != after["email"].lower():
+            _queue_email_changed(account=account, old_email=before["email"], by=by, now=now)
     return account
+
+
+def _queue_email_changed(*, account: Any, old_email: str, by: Any, now: datetime) -> None:
+    clinic = ClinicSettings.load()
+    subject = f"Your staff login's email was changed – {clinic.name}"
+    outbox.queue(
+        kind=OutboundMessage.Kind.STAFF_NOTICE,
+        recipient=old_email,
+        subject=subject,
+        template=EMAIL_CHANGED_TEMPLATE,
+        context={
+            "clinic": clinic,
+            "subject": subject,
+            "name": account.get_short_name() or account.get_username(),
+            "username": account.get_username(),
+            "new_email": account.email,
+            "changed_by": by.get_full_name() or by.get_username(),
+        },
+        now=now,
+    )
 
 
 def password_link(account: Any) -> str:
@@ -132,8 +184,11 @@ def staff_password_link_queue(*, account: Any, now: datetime, sent_by: Any = Non
             },
             now=now,
         )
-    if message is None:  # no dedupe key: always written
-        raise RuntimeError("The password email was not written.")
+        if message is None:  # no dedupe key: always written
+            raise RuntimeError("The password email was not written.")
+        if sent_by is not None:
+            sent = f"Sent a link to set a password to {account.email}."
+            staff_history.record(account=account, by=sent_by, message=sent)
     return message
 
 
@@ -159,7 +214,7 @@ def locked_out(usernames: Iterable[str], now: datetime) -> set[str]:
     return {row["username"] for row in counted if row["failures"] >= limit}
 
 
-def staff_account_unlock(*, account: Any) -> int:
+def staff_account_unlock(*, account: Any, by: Any) -> int:
     """Forget the failed logins that locked `account` out, from every address; returns how many records went.
 
     Failures counted against a client address on other accounts stay: they lock a place, not this account."""
@@ -167,4 +222,8 @@ def staff_account_unlock(*, account: Any) -> int:
         raise RuntimeError("Login lockouts are not switched on.")
     from clinic.login_protection import account_unlock  # needs django-axes, so only once it is installed
 
-    return account_unlock(username=account.get_username())
+    with transaction.atomic():
+        forgotten = account_unlock(username=account.get_username())
+        if forgotten:
+            staff_history.record(account=account, by=by, message="Unlocked after failed logins.")
+    return forgotten

@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import permissions, policy, two_factor
+from clinic import permissions, policy, staff_history, two_factor
 from clinic.context_processors import clinic_for
 
 
@@ -186,7 +187,10 @@ def remove_for(request: HttpRequest, user_id: int) -> HttpResponse:
         raise PermissionDenied(
             "Only a manager can remove a colleague's authenticator, and only a superuser one of a superuser."
         )
-    removed = two_factor.device_remove(account=account)
+    with transaction.atomic():
+        removed = two_factor.device_remove(account=account)
+        if removed:
+            staff_history.record(account=account, by=request.user, message="Removed the authenticator app.")
     name = account.get_full_name() or account.get_username()
     if removed:
         follow_up = (

@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic import policy, staff_accounts
+from clinic import policy, staff_accounts, staff_history
 from frontdesk.staff_forms import NewStaffAccountForm, StaffAccountForm
 
 
@@ -116,6 +116,7 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "has_password": account.has_usable_password(),
         "lockouts": staff_accounts.lockouts_enabled(),
         "locked_out": account.username in staff_accounts.locked_out([account.username], timezone.now()),
+        "history": staff_history.history_of(account),
     }
     if request.method != "POST":
         return render(
@@ -126,7 +127,7 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = StaffAccountForm(request.POST, instance=account, actor=request.user)
     if not form.is_valid():
         return render(request, "frontdesk/staff_form.html", {"form": form, **shown}, status=400)
-    staff_accounts.staff_account_update(account=account, details=form.details())
+    staff_accounts.staff_account_update(account=account, details=form.details(), by=request.user, now=timezone.now())
     messages.success(request, f"Account {account.username} saved.")
     return redirect("frontdesk:staff")
 
@@ -156,7 +157,7 @@ def staff_unlock(request: HttpRequest, pk: int) -> HttpResponse:
             request, "Logins are not locked out after failed attempts on this site, so there is nothing to unlock."
         )
         return redirect("frontdesk:staff_edit", pk=account.pk)
-    forgotten = staff_accounts.staff_account_unlock(account=account)
+    forgotten = staff_accounts.staff_account_unlock(account=account, by=request.user)
     if forgotten:
         messages.success(request, f"{account.username} is unlocked and may try to log in again.")
     else:

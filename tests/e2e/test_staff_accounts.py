@@ -98,3 +98,12 @@ def test_a_manager_adds_a_receptionist_who_sets_her_password_from_the_emailed_li
     page.get_by_role("link", name="Staff", exact=True).click()
     expect(page.get_by_role("row", name=re.compile("Nadia Haddad"))).to_contain_text("Receptionist")
     screenshot(page, "08-staff-list-with-nadia")
+
+    # Her page keeps what was done to the account, and by whom.
+    page.get_by_role("link", name="Nadia Haddad").click()
+    history = page.get_by_role("list", name="History")
+    expect(history.get_by_role("listitem")).to_have_count(2)
+    expect(history).to_contain_text("Added as Receptionist.")
+    expect(history).to_contain_text("Sent a link to set a password to nadia@example.com.")
+    expect(history).to_contain_text("Morgan Reid")
+    screenshot(page, "09-account-history")

@@ -14,10 +14,10 @@ TEST_WORKERS ?= 2
 LOADTEST_USERS ?= 50
 LOADTEST_SECONDS ?= 60
 
-.PHONY: setup run test bench lint format serve loadtest clean
+.PHONY: setup run test bench lint format serve loadtest demo-code clean
 
 # Debug mode is for development only: production (no DJANGO_DEBUG) is the settings' default.
-run test bench lint: export DJANGO_DEBUG ?= true
+run test bench lint demo-code: export DJANGO_DEBUG ?= true
 serve: export DJANGO_DEBUG := false
 
 setup: $(STAMP_PY) $(STAMP_JS)
@@ -68,6 +68,10 @@ serve: setup
 # Locust against `make serve` on a throwaway PostgreSQL database, then the report (loadtest/run.py).
 loadtest: setup
 	$(BIN)/python loadtest/run.py --users $(LOADTEST_USERS) --seconds $(LOADTEST_SECONDS)
+
+# The demo manager's current two-factor code (the demo clinic of `make run` only).
+demo-code: setup
+	@$(BIN)/python manage.py demo_code
 
 format: setup
 	$(BIN)/ruff check --fix .

@@ -253,7 +253,7 @@ def demo_authenticator_for(usernames: list[str], *, debug: bool) -> list[str]:
         demo = demo_device()
         if demo is not None and demo.user_id == user.pk:
             lines.append(
-                f"{user.username}: run `python manage.py demo_code` for the current code, or add the key "
+                f"{user.username}: run `make demo-code` for the current code, or add the key "
                 f"{DEMO_SECRET} to an authenticator app."
             )
         else:

@@ -564,7 +564,7 @@ def test_the_demo_manager_gets_the_published_key_only_on_a_development_machine(d
     assert "first login" in two_factor.demo_authenticator_for(["manager"], debug=False)[0]
     assert not TOTPDevice.objects.exists()
     [line] = two_factor.demo_authenticator_for(["manager"], debug=True)
-    assert two_factor.DEMO_SECRET in line and "demo_code" in line
+    assert two_factor.DEMO_SECRET in line and "make demo-code" in line
     device = two_factor.demo_device()
     assert device is not None and device.user.username == "manager"
 
@@ -572,8 +572,11 @@ def test_the_demo_manager_gets_the_published_key_only_on_a_development_machine(d
     with time_machine.travel(START, tick=False):
         call_command("demo_code")
         assert capsys.readouterr().out.startswith(code_of(device))
+        TOTPDevice.objects.all().delete()
+        with pytest.raises(CommandError, match="start the demo clinic with `make run` first"):
+            call_command("demo_code")
     settings.DEBUG = False
-    with pytest.raises(CommandError):
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=true"):
         call_command("demo_code")
 
 

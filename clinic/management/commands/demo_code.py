@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 from django.utils import timezone
 from django_otp.oath import TOTP
 
@@ -15,9 +16,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("demo_code is for the demo clinic on a development machine (DJANGO_DEBUG=true).")
-        device = two_factor.demo_device()
+        try:
+            device = two_factor.demo_device()
+        except DatabaseError:
+            device = None  # a database not yet migrated: `make run` sets it up
         if device is None:
-            raise CommandError("No login has the demo authenticator: run `python manage.py seed_demo` first.")
+            raise CommandError("No login has the demo authenticator yet: start the demo clinic with `make run` first.")
         totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
         totp.time = timezone.now().timestamp()
         if totp.t() <= device.last_t:

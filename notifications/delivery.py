@@ -2,8 +2,9 @@
 
 A message is claimed in a short transaction of its own (skipping rows another worker holds), sent outside
 any transaction, then marked sent, or put back with a later time to try (1, 2, 4, 8 minutes), or failed for
-good after MAX_ATTEMPTS with the reason kept for staff. A claim left behind by a worker that died is taken
-over after STALE_CLAIM.
+good after MAX_ATTEMPTS with the reason kept for staff. A refusal for good (channels.refused_for_good: an SMTP 5xx,
+a number that cannot take texts) fails at once. A claim left behind by a worker that died is taken over after
+STALE_CLAIM.
 """
 
 from __future__ import annotations
@@ -76,7 +77,10 @@ def deliver(message_id: int, now: datetime) -> str | None:
         channels.send(message)
     except Exception as error:  # every failure of a send is recorded on the message, whatever its kind
         message.last_error = f"{type(error).__name__}: {error}"[:2000]
-        if message.attempts >= MAX_ATTEMPTS:
+        if channels.refused_for_good(error):
+            message.status = Status.FAILED
+            logger.warning("Message %s refused for good: %s", message.pk, type(error))
+        elif message.attempts >= MAX_ATTEMPTS:
             message.status = Status.FAILED
             logger.warning("Gave up on message %s after %s attempts: %s", message.pk, message.attempts, type(error))
         else:

@@ -104,11 +104,13 @@ class SilentServer(_LocalServer):
 
 
 class RefusingSmtpServer(_LocalServer):
-    """Answers SMTP politely until DATA, which it refuses with `reply` (554 by default). Counts the refusals."""
+    """Answers SMTP politely until the command `at` (DATA by default), which it refuses with `reply` (554 by
+    default). Counts the refusals."""
 
-    def __init__(self, reply: str = "554 5.7.1 Message rejected as spam") -> None:
+    def __init__(self, reply: str = "554 5.7.1 Message rejected as spam", at: bytes = b"DATA") -> None:
         super().__init__()
         self.reply = reply
+        self.at = at
         self.refused = 0
 
     def handle(self, connection: socket.socket) -> None:
@@ -136,12 +138,12 @@ class RefusingSmtpServer(_LocalServer):
                     verb = line.split(b" ", 1)[0].upper()
                     if verb in {b"EHLO", b"HELO"}:
                         say("250 refusing.test")
-                    elif verb in {b"MAIL", b"RCPT", b"RSET", b"NOOP"}:
-                        say("250 OK")
-                    elif verb == b"DATA":
+                    elif verb == self.at:
                         with self._lock:
                             self.refused += 1
                         say(self.reply)
+                    elif verb in {b"MAIL", b"RCPT", b"RSET", b"NOOP"}:
+                        say("250 OK")
                     elif verb == b"QUIT":
                         say("221 Bye")
                         return

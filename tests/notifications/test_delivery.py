@@ -213,14 +213,14 @@ def test_a_mail_server_that_refuses_the_message_never_breaks_the_booking_and_the
     assert status == 302
     assert visitor.get(location.removeprefix(live_server.url))[0] == 200
     assert refusing_server.accepted == 0
-    # The job the page queued, run as the consumer runs it: the server refuses, the worker keeps the reason.
-    assert run_queued_jobs(task_queue) == [{Status.PENDING: 1}]
+    # The job the page queued, run as the consumer runs it: the server refuses for good (a 5xx), so the worker fails
+    # the message at once with the reason, for staff to see, rather than sending it four more times.
+    assert run_queued_jobs(task_queue) == [{Status.FAILED: 1}]
     assert refusing_server.refused == 1
     message = OutboundMessage.objects.get(kind=OutboundMessage.Kind.CONFIRMATION)
-    assert (message.status, message.attempts) == (Status.PENDING, 1)
+    assert (message.status, message.attempts) == (Status.FAILED, 1)
     assert message.last_error.startswith("SMTPDataError: (554")
     assert "Message rejected as spam" in message.last_error
-    assert message.send_after > message.created_at
     assert Appointment.objects.get().status == Appointment.Status.BOOKED
 
 
@@ -298,6 +298,68 @@ def test_a_send_to_a_silent_mail_server_gives_up_after_the_timeout_and_is_tried_
     # Not due again before its new time.
     assert delivery.deliver_due(now + timedelta(seconds=59)) == {}
     assert silent_server.accepted == 1
+
+
+@pytest.mark.parametrize(
+    ("at", "reply", "status", "error"),
+    [
+        (b"RCPT", "550 5.1.1 No such mailbox", Status.FAILED, "SMTPRecipientsRefused"),
+        (b"DATA", "552 5.3.4 Message too big", Status.FAILED, "SMTPDataError: (552"),
+        (b"RCPT", "450 4.2.1 Mailbox busy, try later", Status.PENDING, "SMTPRecipientsRefused"),
+        (b"DATA", "451 4.3.0 Temporary failure", Status.PENDING, "SMTPDataError: (451"),
+        (b"MAIL", "553 5.7.1 Sender address not allowed", Status.PENDING, "SMTPSenderRefused"),
+    ],
+    ids=["no-such-mailbox", "too-big", "mailbox-busy", "temporary", "clinic-sender-refused"],
+)
+def test_a_refusal_for_good_fails_at_once_and_a_passing_one_is_tried_again(
+    queued, settings, now, at, reply, status, error
+):
+    """A 5xx about the patient's address or the message will be the same next time; a 4xx, or a refusal of the
+    clinic's own sender address (a setting the clinic can correct), is worth another try."""
+    with RefusingSmtpServer(reply, at=at) as server:
+        send_mail_through(settings, server.port, timeout=WORKER_EMAIL_TIMEOUT)
+        assert delivery.deliver_due(now) == {status: 1}
+        assert server.refused == 1
+    queued.refresh_from_db()
+    assert (queued.status, queued.attempts) == (status, 1)
+    assert queued.last_error.startswith(error)
+    assert reply.split(" ", 2)[2] in queued.last_error
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (21610, Status.FAILED),
+        (21211, Status.FAILED),
+        (21614, Status.FAILED),
+        (20429, Status.PENDING),
+        (None, Status.PENDING),
+    ],
+    ids=["replied-stop", "not-a-number", "not-a-mobile", "too-many-requests", "server-error"],
+)
+def test_a_text_the_number_can_never_take_fails_at_once(db, clinic, now, monkeypatch, code, status):
+    """Twilio's own exception, as its library raises it for these answers (no network here to ask Twilio)."""
+    from twilio.base.exceptions import TwilioRestException
+
+    from notifications import outbox, sms
+
+    def refuse(self, *, to: str, body: str) -> None:
+        raise TwilioRestException(status=400 if code else 500, uri="/Messages.json", msg="refused", code=code)
+
+    monkeypatch.setattr(sms.MemoryBackend, "send", refuse)
+    with transaction.atomic():
+        text = outbox.queue(
+            # Not a reminder, which the worker re-checks against its appointment first: here only the send counts.
+            kind=OutboundMessage.Kind.WAITLIST_OFFER,
+            channel=OutboundMessage.Channel.SMS,
+            recipient="+14165550199",
+            template="notifications/sms/reminder",
+            context={},
+            now=now,
+        )
+    assert delivery.deliver(text.pk, now) == status
+    text.refresh_from_db()
+    assert text.attempts == 1 and "TwilioRestException" in text.last_error
 
 
 def test_a_silent_mail_server_costs_five_attempts_with_back_off_then_the_message_fails_with_the_reason(

@@ -22,7 +22,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
-from clinic import staff_history
+from clinic import change_log
 from clinic.models import ClinicSettings
 from clinic.policy import STAFF_ROLE_GROUPS, STAFF_ROLES, Role
 from notifications import outbox
@@ -81,7 +81,7 @@ def staff_account_create(*, details: StaffDetails, send_password_link: bool, now
         account = get_user_model()(username=details.username)
         account.set_unusable_password()
         _apply(account, details)
-        staff_history.record(account=account, by=sent_by, message=f"Added as {details.role.value}.", added=True)
+        change_log.record(obj=account, by=sent_by, message=f"Added as {details.role.value}.", added=True)
         if send_password_link:
             staff_password_link_queue(account=account, now=now, sent_by=sent_by)
     return account
@@ -110,13 +110,9 @@ def staff_account_update(*, account: Any, details: StaffDetails, by: Any, now: d
         before = _snapshot(saved.get(pk=account.pk))
         _apply(account, details)
         after = _snapshot(saved.get(pk=account.pk))
-        changes = [
-            f"{field} {before[field] or 'none'} → {after[field] or 'none'}"
-            for field in before
-            if before[field] != after[field]
-        ]
+        changes = change_log.changes_between(before, after)
         if changes:
-            staff_history.record(account=account, by=by, message="Changed " + "; ".join(changes) + ".")
+            change_log.record(obj=account, by=by, message="Changed " + "; ".join(changes) + ".")
         if before["email"] and before["email"].lower() != after["email"].lower():
             _queue_email_changed(account=account, old_email=before["email"], by=by, now=now)
     return account
@@ -188,7 +184,7 @@ def staff_password_link_queue(*, account: Any, now: datetime, sent_by: Any = Non
             raise RuntimeError("The password email was not written.")
         if sent_by is not None:
             sent = f"Sent a link to set a password to {account.email}."
-            staff_history.record(account=account, by=sent_by, message=sent)
+            change_log.record(obj=account, by=sent_by, message=sent)
     return message
 
 
@@ -225,5 +221,5 @@ def staff_account_unlock(*, account: Any, by: Any) -> int:
     with transaction.atomic():
         forgotten = account_unlock(username=account.get_username())
         if forgotten:
-            staff_history.record(account=account, by=by, message="Unlocked after failed logins.")
+            change_log.record(obj=account, by=by, message="Unlocked after failed logins.")
     return forgotten

@@ -21,7 +21,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import permissions, policy, staff_history, two_factor
+from clinic import change_log, permissions, policy, two_factor
 from clinic.context_processors import clinic_for
 
 
@@ -190,7 +190,7 @@ def remove_for(request: HttpRequest, user_id: int) -> HttpResponse:
     with transaction.atomic():
         removed = two_factor.device_remove(account=account)
         if removed:
-            staff_history.record(account=account, by=request.user, message="Removed the authenticator app.")
+            change_log.record(obj=account, by=request.user, message="Removed the authenticator app.")
     name = account.get_full_name() or account.get_username()
     if removed:
         follow_up = (

@@ -21,6 +21,7 @@ from django.views.decorators.vary import vary_on_headers
 from booking import selectors, services
 from booking.errors import BookingError
 from booking.models import Patient
+from clinic import change_log
 from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
 from frontdesk.calendar_forms import form_errors
@@ -123,6 +124,7 @@ def _patient_context(patient: Patient, form: PatientForm) -> dict:
         "appointments": selectors.patient_appointments(patient.pk, now),
         "merge_url": reverse("frontdesk:patient_merge", args=[patient.pk]),
         "candidates": selectors.possible_duplicates(patient),
+        "changes": change_log.history_of(patient),
     }
 
 

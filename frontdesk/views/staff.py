@@ -21,7 +21,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from clinic import policy, staff_accounts, staff_history
+from clinic import change_log, policy, staff_accounts
 from frontdesk.staff_forms import NewStaffAccountForm, StaffAccountForm
 
 
@@ -116,7 +116,7 @@ def staff_edit(request: HttpRequest, pk: int) -> HttpResponse:
         "has_password": account.has_usable_password(),
         "lockouts": staff_accounts.lockouts_enabled(),
         "locked_out": account.username in staff_accounts.locked_out([account.username], timezone.now()),
-        "history": staff_history.history_of(account),
+        "history": change_log.history_of(account),
     }
     if request.method != "POST":
         return render(

@@ -105,6 +105,9 @@ def test_receptionist_finds_edits_and_merges_a_patient_on_a_desktop(open_page, s
     expect(page.get_by_label("Phone")).to_have_value("(416) 555-0142")
     ana.refresh_from_db()
     assert ana.phone.as_e164 == "+14165550142"
+    changes = page.get_by_role("list", name="Changes to this record")
+    expect(changes).to_contain_text("Changed phone +14165550108 → +14165550142.")
+    screenshot(page, "03-changes")
 
     open_page.expect_refusal(400, rf"/frontdesk/patients/{ana.pk}/$")
     phone = page.get_by_label("Phone")

@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 
 from booking import services
@@ -12,6 +13,7 @@ from booking.actors import Actor, Via
 from booking.errors import BookingError
 from booking.models import Appointment, AppointmentEvent, Patient
 from booking.services import PatientDetails
+from clinic import change_log
 from tests.conftest import NOW, staff_user
 from tests.factories import AppointmentFactory, PatientFactory, UserFactory
 
@@ -294,8 +296,9 @@ def test_patient_page_shows_the_record_and_appointments_on_the_clinic_clock(desk
 
 
 # The five of every request, the menu's count of time off requests, then the patient, their record, their
-# appointments and possible duplicates. One more: the menu's count of failed messages.
-PATIENT_PAGE_QUERIES = 11
+# appointments and possible duplicates. One more: the menu's count of failed messages. Two more: the changes to
+# the record (clinic/change_log.py) and its content type, which a running process has cached after the first page.
+PATIENT_PAGE_QUERIES = 13
 
 
 @pytest.mark.parametrize("count", [1, 20])
@@ -528,3 +531,64 @@ def test_merge_or_edit_of_a_record_merged_away_meanwhile_is_refused_cleanly(ana,
     assert (merging.value.code, editing.value.code) == ("invalid", "invalid")
     assert "no longer exists" in merging.value.message
     assert not Patient.objects.filter(pk=duplicate.pk).exists()
+
+
+# --- changes to the record: who, when, what (clinic/change_log.py) ---------------------------------------
+
+
+def changes_of(patient) -> list[str]:
+    return [entry.get_change_message() for entry in reversed(change_log.history_of(patient))]
+
+
+def details(ana, **fields) -> dict:
+    return {"name": ana.name, "email": ana.email, "phone": "416-555-0108", **fields}
+
+
+def test_an_edit_at_the_front_desk_is_recorded_with_who_and_what_and_shown_on_the_page(desk, desk_user, ana):
+    response = desk.post(
+        reverse("frontdesk:patient", args=[ana.pk]),
+        details(ana, email="ana.new@example.org", phone="(647) 555-0199", date_of_birth="1990-04-02"),
+        follow=True,
+    )
+
+    assert response.status_code == 200
+    assert changes_of(ana) == [
+        "Changed email ana.silva@example.org → ana.new@example.org; phone +14165550108 → +16475550199; "
+        "date of birth none → 1990-04-02."
+    ]
+    entry = LogEntry.objects.get()
+    assert (entry.user, entry.object_id, entry.is_change()) == (desk_user, str(ana.pk), True)
+    page = response.content.decode().split("Changes to this record")[1]
+    assert "Changed email ana.silva@example.org → ana.new@example.org" in page
+    assert desk_user.username in page
+
+
+def test_saving_the_same_details_records_nothing(desk, ana):
+    desk.post(reverse("frontdesk:patient", args=[ana.pk]), details(ana, phone="416 555 0108"))
+
+    assert changes_of(ana) == []
+    page = desk.get(reverse("frontdesk:patient", args=[ana.pk])).content.decode()
+    assert "No changes by staff since the record was opened." in page
+
+
+def test_a_merge_is_recorded_on_the_kept_record(desk, ana, duplicate, therapist, service):
+    duplicate.date_of_birth = date(1988, 3, 14)
+    duplicate.save()
+    book(duplicate, therapist, service, at(date(2026, 12, 9), 10))
+
+    desk.post(reverse("frontdesk:patient_merge", args=[ana.pk]), {"duplicate": duplicate.pk})
+
+    assert changes_of(ana) == [
+        "Merged in a second record of Ana Silva (email ana.s@example.com, phone +14165550108): "
+        "1 appointment moved, date of birth filled in."
+    ]
+
+
+def test_changes_without_a_member_of_staff_are_not_in_the_staff_log(ana):
+    services.patient_update(
+        patient=ana,
+        details=PatientDetails(name="Ana Silva", email="ana@example.org", phone="416-555-0108"),
+        actor=Actor.system("an import"),
+    )
+
+    assert changes_of(ana) == []

@@ -6,7 +6,7 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from clinic import staff_history
+from clinic import change_log
 from notifications.models import OutboundMessage
 from tests.conftest import staff_user
 from tests.frontdesk.test_staff_accounts import edit_data, failed_logins, new_account
@@ -37,7 +37,7 @@ def rosa(db):
 
 
 def messages_of(account) -> list[str]:
-    return [entry.get_change_message() for entry in reversed(staff_history.history_of(account))]
+    return [entry.get_change_message() for entry in reversed(change_log.history_of(account))]
 
 
 def test_changing_a_colleagues_email_tells_the_old_address_and_is_recorded(manager_client, rosa):

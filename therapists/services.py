@@ -26,7 +26,7 @@ from booking.actors import Actor, Role
 from booking.errors import BookingError
 from booking.locks import lock, write_transaction
 from booking.models import Appointment
-from clinic import permissions
+from clinic import change_log, permissions
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, TimeOff, new_feed_token
 
@@ -62,6 +62,23 @@ class TimeOffError(Exception):
         self.code = code
         self.message = str(message or self.messages[code])
         super().__init__(self.message)
+
+
+def _log(
+    therapist: Therapist, actor: Actor, what: str, start: datetime, end: datetime, *, ended: datetime | None = None
+) -> None:
+    """Write down a staff member's change to a therapist's time off on the therapist (clinic/change_log.py): the
+    time off row itself may be deleted, and the therapist's history in the admin keeps who did what. The reason is
+    left out, as colleagues may not read it. Times are the clinic's."""
+    if actor.user is None:
+        return
+    tz = ClinicSettings.load().tz
+
+    def clock(moment: datetime) -> str:
+        return f"{moment.astimezone(tz):%a %-d %b %Y %H:%M}"
+
+    message = f"{what} {clock(start)} – {clock(end)}" + (f", ended early at {clock(ended)}." if ended else ".")
+    change_log.record(obj=therapist, by=actor.user, message=message)
 
 
 class StrandedAppointments(TimeOffError):
@@ -156,6 +173,7 @@ def time_off_add(
             except ValidationError as error:
                 raise TimeOffError("invalid", " ".join(error.messages)) from error
             time_off.save()
+            _log(locked, actor, "Added time off", start, end)
     except BookingError as error:
         # write_transaction's only refusal: the therapist's row stayed locked too long.
         raise TimeOffError("busy") from error
@@ -180,12 +198,14 @@ def time_off_remove(*, time_off: TimeOff, now: datetime, actor: Actor) -> TimeOf
                 raise TimeOffError("over")
             if current.start >= now:
                 current.delete()
+                _log(current.therapist, actor, "Removed time off", current.start, current.end)
                 waitlist_services.offer_freed_time(
                     therapist=current.therapist, start=current.start, end=current.end, now=now
                 )
                 return None
             freed_until, current.end = current.end, now
             current.save(update_fields=["end"])
+            _log(current.therapist, actor, "Time off", current.start, freed_until, ended=now)
             waitlist_services.offer_freed_time(therapist=current.therapist, start=now, end=freed_until, now=now)
     except BookingError as error:
         raise TimeOffError("busy") from error
@@ -252,6 +272,7 @@ def time_off_request(
             except ValidationError as error:
                 raise TimeOffError("invalid", " ".join(error.messages)) from error
             time_off.save()
+            _log(locked, actor, "Added time off" if approved else "Asked for time off", start, end)
     except BookingError as error:
         raise TimeOffError("busy") from error
     return TimeOffRequestOutcome(time_off, stranded)
@@ -281,6 +302,8 @@ def time_off_withdraw(*, time_off: TimeOff, now: datetime, actor: Actor) -> None
                 if booked_inside.exists():
                     raise TimeOffError("booked_inside")
             current.delete()
+            what = "Withdrew time off" if current.status == TimeOff.Status.APPROVED else "Withdrew the request for"
+            _log(current.therapist, actor, what, current.start, current.end)
             if current.status == TimeOff.Status.APPROVED:
                 # Only approved time off blocked anything; a request withdrawn (or declined) frees nothing.
                 waitlist_services.offer_freed_time(
@@ -325,6 +348,7 @@ def time_off_approve(*, time_off: TimeOff, confirm_stranded: Collection[int], no
             current.decided_at = now
             current.decision_note = ""
             current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            _log(current.therapist, actor, "Approved time off", current.start, current.end)
     except BookingError as error:
         raise TimeOffError("busy") from error
     return current
@@ -344,6 +368,7 @@ def time_off_decline(*, time_off: TimeOff, reason: str, now: datetime, actor: Ac
             current.decided_at = now
             current.decision_note = note
             current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            _log(current.therapist, actor, "Declined time off", current.start, current.end)
     except BookingError as error:
         raise TimeOffError("busy") from error
     return current

@@ -15,6 +15,7 @@ from django.urls import reverse
 from booking import selectors
 from booking.actors import Actor, Via
 from booking.selectors import SlotSearch
+from clinic import change_log
 from tests.conftest import NOW, staff_user
 from tests.factories import AppointmentFactory, PatientFactory, TimeOffFactory
 from therapists import services
@@ -498,3 +499,56 @@ def test_the_admin_shows_each_time_offs_status_and_filters_by_it(admin_client, t
     assert "Waiting for approval" in listing.content.decode()
     assert therapist_page.status_code == 200
     assert "Waiting for approval" in therapist_page.content.decode()
+
+
+# Who changed a therapist's time off
+
+
+def test_each_change_to_time_off_is_written_on_the_therapist_without_its_reason(therapist, alex, booked, now):
+    rosa = staff_user("rosa", "Receptionist")
+    desk = Actor.staff(rosa, Via.FRONT_DESK)
+    asked = request_time_off(therapist, alex, local(TUESDAY, 9), local(TUESDAY, 17), reason="Dentist").time_off
+    services.time_off_decline(time_off=asked, reason="Fully booked that day", now=now, actor=desk)
+    added = services.time_off_add(
+        therapist=therapist,
+        start=local(WEDNESDAY, 13),
+        end=local(WEDNESDAY, 17),
+        reason="Course",
+        confirm_stranded=[],
+        now=now,
+        actor=desk,
+    )
+    services.time_off_remove(time_off=added, now=now, actor=desk)
+    mine = request_time_off(therapist, alex, local(WEDNESDAY, 9), local(WEDNESDAY, 12)).time_off
+    services.time_off_withdraw(time_off=mine, now=now, actor=therapist_actor(alex))
+
+    entries = list(reversed(change_log.history_of(therapist)))
+    assert [(entry.user.username, entry.get_change_message()) for entry in entries] == [
+        ("alex", "Asked for time off Tue 8 Dec 2026 09:00 – Tue 8 Dec 2026 17:00."),
+        ("rosa", "Declined time off Tue 8 Dec 2026 09:00 – Tue 8 Dec 2026 17:00."),
+        ("rosa", "Added time off Wed 9 Dec 2026 13:00 – Wed 9 Dec 2026 17:00."),
+        ("rosa", "Removed time off Wed 9 Dec 2026 13:00 – Wed 9 Dec 2026 17:00."),
+        ("alex", "Added time off Wed 9 Dec 2026 09:00 – Wed 9 Dec 2026 12:00."),
+        ("alex", "Withdrew time off Wed 9 Dec 2026 09:00 – Wed 9 Dec 2026 12:00."),
+    ]
+    assert not any("Dentist" in entry.get_change_message() for entry in entries)
+
+
+def test_a_manager_reads_who_changed_time_off_in_the_therapists_admin_history(client, therapist, now):
+    rosa = staff_user("rosa", "Receptionist")
+    start = local(WEDNESDAY, 13)
+    services.time_off_add(
+        therapist=therapist,
+        start=start,
+        end=local(WEDNESDAY, 17),
+        reason="Course",
+        confirm_stranded=[],
+        now=now,
+        actor=Actor.staff(rosa, Via.FRONT_DESK),
+    )
+    client.force_login(staff_user("morgan", "Manager"))
+
+    page = client.get(reverse("admin:therapists_therapist_history", args=[therapist.pk])).content.decode()
+
+    assert "Added time off Wed 9 Dec 2026 13:00 – Wed 9 Dec 2026 17:00." in page
+    assert "rosa" in page

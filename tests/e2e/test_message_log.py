@@ -77,7 +77,8 @@ def test_a_receptionist_sees_a_failed_message_with_its_reason_and_tries_it_again
         for attempt in range(delivery.MAX_ATTEMPTS):
             delivery.deliver(confirmation.pk, timezone.now() + timedelta(hours=attempt))
     confirmation.refresh_from_db()
-    assert confirmation.status == OutboundMessage.Status.FAILED
+    # A 550 is a refusal for good: failed at the first attempt, not tried again.
+    assert (confirmation.status, confirmation.attempts) == (OutboundMessage.Status.FAILED, 1)
 
     page = open_page(**DESKTOP)
     log_in(page, "rosa")
@@ -91,7 +92,7 @@ def test_a_receptionist_sees_a_failed_message_with_its_reason_and_tries_it_again
     expect(row).to_contain_text("Ana Silva")
     expect(row).to_contain_text("Booking confirmation")
     expect(row).to_contain_text("Failed")
-    expect(row).to_contain_text("5 attempts")
+    expect(row).to_contain_text("1 attempt")
     expect(row).to_contain_text("5.1.1 mailbox unavailable")
     assert serious_violations(page) == []
     screenshot(page, "failed")

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any
 
-from booking import availability
+from booking import availability, lifecycle
 from booking.availability import Interval
 from booking.models import Appointment
 from booking.selectors import CalendarRange
@@ -37,7 +37,7 @@ def appointment_event(appointment: Appointment, tz: tzinfo, *, editable: bool = 
         "title": title,
         "status": appointment.status,
         "classNames": ["appointment", f"status-{appointment.status.replace('_', '-')}"],
-        "editable": editable and appointment.status in (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN),
+        "editable": editable and appointment.status in lifecycle.LIVE,
         "extendedProps": {
             "kind": "appointment",
             "status": appointment.status,

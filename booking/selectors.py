@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, Exists, IntegerField, Max, Min, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 
-from booking import availability, coverage, series
+from booking import availability, coverage, lifecycle, series
 from booking.availability import Interval, Rules, Slot
 from booking.models import Appointment, AppointmentEvent, Patient, Service, ServiceOption
 from clinic.models import ClinicSettings
@@ -428,7 +428,7 @@ def upcoming_by_patient(patient_ids: Sequence[int], now: datetime) -> dict[int, 
     rows = (
         Appointment.objects.filter(
             patient_id__in=list(patient_ids),
-            status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+            status__in=lifecycle.LIVE,
             start__gte=now,
         )
         .order_by()
@@ -483,8 +483,7 @@ def stranded_appointments(
     """
     if any(moment.tzinfo is None for pair in add_time_off for moment in pair):
         raise ValueError("time off must be given as aware datetimes")
-    live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]
-    upcoming = Appointment.objects.filter(therapist_id=therapist.pk, status__in=live, start__gte=now)
+    upcoming = Appointment.objects.filter(therapist_id=therapist.pk, status__in=lifecycle.LIVE, start__gte=now)
     if weekly is None and active is not False:
         # Only time off changes: nothing outside the added intervals can be stranded.
         if not add_time_off:
@@ -547,10 +546,9 @@ def upcoming_time_off(
     )
     if not entries:
         return []
-    live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]
     appointments = Appointment.objects.filter(
         therapist_id__in={entry.therapist_id for entry in entries},
-        status__in=live,
+        status__in=lifecycle.LIVE,
         end__gt=now,
         start__lt=max(entry.end for entry in entries),
     ).select_related("patient", "service")

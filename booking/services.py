@@ -188,7 +188,7 @@ def _check_online_cap(patient: PatientDetails | Patient, clinic: ClinicSettings,
     # Two bookings with one email at once (for different therapists, so no therapist lock is shared) count in turn.
     lock_name(f"online-cap:{email.lower()}")
     held = Appointment.objects.filter(
-        status__in=[Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN],
+        status__in=lifecycle.LIVE,
         channel=Appointment.Channel.ONLINE,
         start__gt=now,
         patient__email__iexact=email,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from booking import lifecycle
 from booking.models import Appointment
 from clinic.models import ClinicSettings
 from notifications import reminders
@@ -38,7 +39,7 @@ def _reminder(message: OutboundMessage, now: datetime) -> str:
         return "The appointment no longer exists."
     if appointment.status == Appointment.Status.CANCELLED:
         return "The appointment was cancelled."
-    if appointment.status not in reminders.LIVE_STATUSES:
+    if appointment.status not in lifecycle.LIVE:
         return f"The appointment is already marked {appointment.get_status_display().lower()}."
     key = reminders.parse_key(message.dedupe_key)
     if key is not None and key.start != appointment.start:

@@ -40,6 +40,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateformat import format as date_format
 
+from booking import lifecycle
 from booking.models import Appointment, AppointmentEvent, Patient
 from clinic.models import ClinicSettings
 from notifications import outbox
@@ -47,7 +48,6 @@ from notifications.models import OutboundMessage
 
 Channel = OutboundMessage.Channel
 
-LIVE_STATUSES = (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN)
 # History entries that come with an email telling the patient the appointment's time.
 ANNOUNCED_BY = (AppointmentEvent.Kind.BOOKED, AppointmentEvent.Kind.MOVED, AppointmentEvent.Kind.UNDONE)
 
@@ -141,7 +141,7 @@ def _candidates(now: datetime, horizon: timedelta) -> list[Appointment]:
     )
     return list(
         Appointment.objects.filter(
-            status__in=LIVE_STATUSES,
+            status__in=lifecycle.LIVE,
             start__gt=now,
             start__lte=now + horizon,
             patient__reminders_stopped_at__isnull=True,

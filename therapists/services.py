@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 from django.core.exceptions import ValidationError
 
-from booking import selectors, waitlist_services
+from booking import lifecycle, selectors, waitlist_services
 from booking.actors import Actor, Role
 from booking.errors import BookingError
 from booking.locks import lock, write_transaction
@@ -65,14 +65,21 @@ class TimeOffError(Exception):
 
 
 def _log(
-    therapist: Therapist, actor: Actor, what: str, start: datetime, end: datetime, *, ended: datetime | None = None
+    therapist: Therapist,
+    actor: Actor,
+    what: str,
+    start: datetime,
+    end: datetime,
+    *,
+    clinic: ClinicSettings,
+    ended: datetime | None = None,
 ) -> None:
     """Write down a staff member's change to a therapist's time off on the therapist (clinic/change_log.py): the
     time off row itself may be deleted, and the therapist's history in the admin keeps who did what. The reason is
     left out, as colleagues may not read it. Times are the clinic's."""
     if actor.user is None:
         return
-    tz = ClinicSettings.load().tz
+    tz = clinic.tz
 
     def clock(moment: datetime) -> str:
         return f"{moment.astimezone(tz):%a %-d %b %Y %H:%M}"
@@ -154,9 +161,8 @@ def time_off_add(
         with write_transaction():
             [locked] = lock(Therapist.objects.filter(pk=therapist.pk), no_key=True)
             _check_no_overlap(locked, start, end)
-            stranded = selectors.stranded_appointments(
-                locked, now=now, clinic=ClinicSettings.load(), add_time_off=[(start, end)]
-            )
+            clinic = ClinicSettings.load()
+            stranded = selectors.stranded_appointments(locked, now=now, clinic=clinic, add_time_off=[(start, end)])
             if {appointment.pk for appointment in stranded} - set(confirm_stranded):
                 raise StrandedAppointments(stranded)
             time_off = TimeOff(
@@ -173,7 +179,7 @@ def time_off_add(
             except ValidationError as error:
                 raise TimeOffError("invalid", " ".join(error.messages)) from error
             time_off.save()
-            _log(locked, actor, "Added time off", start, end)
+            _log(locked, actor, "Added time off", start, end, clinic=clinic)
     except BookingError as error:
         # write_transaction's only refusal: the therapist's row stayed locked too long.
         raise TimeOffError("busy") from error
@@ -189,7 +195,7 @@ def time_off_remove(*, time_off: TimeOff, now: datetime, actor: Actor) -> TimeOf
     try:
         with write_transaction():
             lock(Therapist.objects.filter(pk=time_off.therapist_id), no_key=True)
-            current = TimeOff.objects.filter(pk=time_off.pk).first()
+            current = TimeOff.objects.select_related("therapist").filter(pk=time_off.pk).first()
             if current is None:
                 return None
             if current.status != TimeOff.Status.APPROVED:
@@ -198,14 +204,29 @@ def time_off_remove(*, time_off: TimeOff, now: datetime, actor: Actor) -> TimeOf
                 raise TimeOffError("over")
             if current.start >= now:
                 current.delete()
-                _log(current.therapist, actor, "Removed time off", current.start, current.end)
+                _log(
+                    current.therapist,
+                    actor,
+                    "Removed time off",
+                    current.start,
+                    current.end,
+                    clinic=ClinicSettings.load(),
+                )
                 waitlist_services.offer_freed_time(
                     therapist=current.therapist, start=current.start, end=current.end, now=now
                 )
                 return None
             freed_until, current.end = current.end, now
             current.save(update_fields=["end"])
-            _log(current.therapist, actor, "Time off", current.start, freed_until, ended=now)
+            _log(
+                current.therapist,
+                actor,
+                "Time off",
+                current.start,
+                freed_until,
+                clinic=ClinicSettings.load(),
+                ended=now,
+            )
             waitlist_services.offer_freed_time(therapist=current.therapist, start=now, end=freed_until, now=now)
     except BookingError as error:
         raise TimeOffError("busy") from error
@@ -252,9 +273,8 @@ def time_off_request(
         with write_transaction():
             [locked] = lock(Therapist.objects.filter(pk=therapist.pk), no_key=True)
             _check_no_overlap(locked, start, end)
-            stranded = selectors.stranded_appointments(
-                locked, now=now, clinic=ClinicSettings.load(), add_time_off=[(start, end)]
-            )
+            clinic = ClinicSettings.load()
+            stranded = selectors.stranded_appointments(locked, now=now, clinic=clinic, add_time_off=[(start, end)])
             approved = not stranded
             time_off = TimeOff(
                 therapist=locked,
@@ -272,7 +292,7 @@ def time_off_request(
             except ValidationError as error:
                 raise TimeOffError("invalid", " ".join(error.messages)) from error
             time_off.save()
-            _log(locked, actor, "Added time off" if approved else "Asked for time off", start, end)
+            _log(locked, actor, "Added time off" if approved else "Asked for time off", start, end, clinic=clinic)
     except BookingError as error:
         raise TimeOffError("busy") from error
     return TimeOffRequestOutcome(time_off, stranded)
@@ -285,7 +305,11 @@ def time_off_withdraw(*, time_off: TimeOff, now: datetime, actor: Actor) -> None
     try:
         with write_transaction():
             lock(Therapist.objects.filter(pk=time_off.therapist_id), no_key=True)
-            current = TimeOff.objects.filter(pk=time_off.pk, therapist_id=time_off.therapist_id).first()
+            current = (
+                TimeOff.objects.select_related("therapist")
+                .filter(pk=time_off.pk, therapist_id=time_off.therapist_id)
+                .first()
+            )
             if current is None:
                 return
             if current.status == TimeOff.Status.DECLINED:
@@ -295,15 +319,17 @@ def time_off_withdraw(*, time_off: TimeOff, now: datetime, actor: Actor) -> None
                     raise TimeOffError("over")
                 if current.start < now:
                     raise TimeOffError("under_way")
-                live = [Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN]
                 booked_inside = Appointment.objects.filter(
-                    therapist_id=current.therapist_id, status__in=live, start__lt=current.end, end__gt=current.start
+                    therapist_id=current.therapist_id,
+                    status__in=lifecycle.LIVE,
+                    start__lt=current.end,
+                    end__gt=current.start,
                 )
                 if booked_inside.exists():
                     raise TimeOffError("booked_inside")
             current.delete()
             what = "Withdrew time off" if current.status == TimeOff.Status.APPROVED else "Withdrew the request for"
-            _log(current.therapist, actor, what, current.start, current.end)
+            _log(current.therapist, actor, what, current.start, current.end, clinic=ClinicSettings.load())
             if current.status == TimeOff.Status.APPROVED:
                 # Only approved time off blocked anything; a request withdrawn (or declined) frees nothing.
                 waitlist_services.offer_freed_time(
@@ -338,8 +364,9 @@ def time_off_approve(*, time_off: TimeOff, confirm_stranded: Collection[int], no
         with write_transaction():
             current = _waiting_request(time_off, now)
             _check_no_overlap(current.therapist, current.start, current.end, approved_only=True, exclude=current.pk)
+            clinic = ClinicSettings.load()
             stranded = selectors.stranded_appointments(
-                current.therapist, now=now, clinic=ClinicSettings.load(), add_time_off=[(current.start, current.end)]
+                current.therapist, now=now, clinic=clinic, add_time_off=[(current.start, current.end)]
             )
             if {appointment.pk for appointment in stranded} - set(confirm_stranded):
                 raise StrandedAppointments(stranded)
@@ -348,7 +375,7 @@ def time_off_approve(*, time_off: TimeOff, confirm_stranded: Collection[int], no
             current.decided_at = now
             current.decision_note = ""
             current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-            _log(current.therapist, actor, "Approved time off", current.start, current.end)
+            _log(current.therapist, actor, "Approved time off", current.start, current.end, clinic=clinic)
     except BookingError as error:
         raise TimeOffError("busy") from error
     return current
@@ -368,7 +395,9 @@ def time_off_decline(*, time_off: TimeOff, reason: str, now: datetime, actor: Ac
             current.decided_at = now
             current.decision_note = note
             current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
-            _log(current.therapist, actor, "Declined time off", current.start, current.end)
+            _log(
+                current.therapist, actor, "Declined time off", current.start, current.end, clinic=ClinicSettings.load()
+            )
     except BookingError as error:
         raise TimeOffError("busy") from error
     return current

@@ -35,8 +35,6 @@ BUSY = 503
 
 # Sessions that are over whatever the clock says: they go with the past part of the day.
 DONE = (Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW)
-# Past sessions still waiting to be marked completed or no-show.
-TO_CLOSE = (Appointment.Status.BOOKED, Appointment.Status.CHECKED_IN)
 
 
 def schedule_query(user: Any, therapist: Therapist | None) -> QueryDict:
@@ -91,7 +89,7 @@ class Agenda:
     @property
     def to_close(self) -> int:
         """Past sessions still booked or checked in: someone has to say how they went."""
-        return sum(1 for appointment in self.earlier if appointment.status in TO_CLOSE)
+        return sum(1 for appointment in self.earlier if appointment.status in lifecycle.LIVE)
 
     @property
     def count(self) -> int:

@@ -569,18 +569,21 @@ def time_off_requests_waiting(now: datetime) -> int:
     return TimeOff.objects.requested().filter(end__gt=now).count()
 
 
-# Therapist.feed_token's column width.
-FEED_TOKEN_MAX_LENGTH = 64
+# The width of the token columns (Therapist.feed_token, the waitlist's entry and offer tokens).
+TOKEN_MAX_LENGTH = 64
+
+
+def token_shape_ok(token: str) -> bool:
+    """Whether `token` looks like one of the site's tokens: URL-safe base64 (letters, digits, - and _) of at most
+    TOKEN_MAX_LENGTH characters. Anything else is refused before it reaches the database, which keeps oddities such
+    as a NUL character (that PostgreSQL rejects outright) out of the query."""
+    shape = token.replace("-", "").replace("_", "")
+    return 0 < len(token) <= TOKEN_MAX_LENGTH and shape.isascii() and shape.isalnum()
 
 
 def therapist_by_feed_token(token: str) -> Therapist | None:
-    """The therapist whose calendar feed `token` opens, in one query; None for a wrong or replaced token.
-
-    Tokens are URL-safe base64 (letters, digits, - and _); anything else is refused before it reaches the
-    database, which keeps oddities such as a NUL character (that PostgreSQL rejects outright) out of the query.
-    """
-    shape = token.replace("-", "").replace("_", "")
-    if not (0 < len(token) <= FEED_TOKEN_MAX_LENGTH and shape.isascii() and shape.isalnum()):
+    """The therapist whose calendar feed `token` opens, in one query; None for a wrong or replaced token."""
+    if not token_shape_ok(token):
         return None
     return Therapist.objects.filter(feed_token=token).only("pk", "name", "slug").first()
 

@@ -168,13 +168,10 @@ class Match:
     opening: Opening
 
 
-def touches(opening: Opening, stretches: Iterable[Interval]) -> bool:
-    """Whether a session at `opening` uses any of the freed `stretches`: only then is it new free time."""
-    return any(opening.start < stretch.end and stretch.start < opening.blocked_until for stretch in stretches)
-
-
-def _overlaps(opening: Opening, taken: Iterable[Interval]) -> bool:
-    return any(opening.start < interval.end and interval.start < opening.blocked_until for interval in taken)
+def touches(opening: Opening, intervals: Iterable[Interval]) -> bool:
+    """Whether a session at `opening`, its buffer included, uses any of `intervals` (freed stretches: only then is
+    it new free time; times held by open offers: then it cannot be offered again)."""
+    return any(opening.start < interval.end and interval.start < opening.blocked_until for interval in intervals)
 
 
 def match(
@@ -208,7 +205,7 @@ def match(
                 continue
             if (wish.key, _utc_key(opening.start)) in offered_before:
                 continue
-            if _overlaps(opening, taken):
+            if touches(opening, taken):
                 continue
             matches.append(Match(wish, opening))
             taken.append(Interval(opening.start, opening.blocked_until))

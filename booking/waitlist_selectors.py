@@ -16,8 +16,6 @@ from booking.models import ServiceOption, WaitlistEntry, WaitlistOffer
 from clinic.models import ClinicSettings
 from therapists.models import Therapist, WorkingHours
 
-TOKEN_MAX_LENGTH = 64
-
 # How long the front desk still sees an entry once it was booked, left or removed.
 RECENTLY_CLOSED = timedelta(days=14)
 CLOSED_SHOWN = 50
@@ -30,22 +28,16 @@ def option_for_length(service_id: int, minutes: int) -> ServiceOption | None:
     )
 
 
-def _token_shape_ok(token: str) -> bool:
-    """Tokens are URL-safe base64; anything else never reaches the database."""
-    shape = token.replace("-", "").replace("_", "")
-    return 0 < len(token) <= TOKEN_MAX_LENGTH and shape.isascii() and shape.isalnum()
-
-
 def entry_by_token(token: str) -> WaitlistEntry | None:
     """A patient's place on the waitlist, from the link in their email: one query."""
-    if not _token_shape_ok(token):
+    if not selectors.token_shape_ok(token):
         return None
     return WaitlistEntry.objects.select_related("patient", "service", "therapist").filter(token=token).first()
 
 
 def offer_by_token(token: str) -> WaitlistOffer | None:
     """The offer a link opens, with everything its page shows, in one query; None for a wrong token."""
-    if not _token_shape_ok(token):
+    if not selectors.token_shape_ok(token):
         return None
     return (
         WaitlistOffer.objects.select_related(
@@ -125,9 +117,8 @@ def times_to_offer(
         TimeToOffer(
             slot,
             waitlist.suits(entry.suits, slot.start, clinic.tz),
-            any(
-                slot.start < interval.end and interval.start < slot.end + buffer
-                for interval in held.get(slot.therapist.pk, [])
+            waitlist.touches(
+                waitlist.Opening(slot.start, slot.end, slot.end + buffer), held.get(slot.therapist.pk, [])
             ),
         )
         for slot in slots

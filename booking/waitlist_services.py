@@ -220,13 +220,8 @@ def offer_freed_time(*, therapist: Therapist, start: datetime, end: datetime, no
     Call it inside the transaction that freed the time. A slot counts when a session there would use some of
     that time; it must be one a patient could book online now (notice, horizon). One query when nobody waits.
     """
-    return offer_freed_stretches(therapist=therapist, stretches=[Interval(start, end)], now=now)
-
-
-def offer_freed_stretches(*, therapist: Therapist, stretches: Sequence[Interval], now: datetime) -> list[WaitlistOffer]:
-    """`offer_freed_time` for several stretches of one therapist's time (new weekly hours free many days)."""
     _require_transaction()
-    return _offer_stretches(therapist=therapist, stretches=stretches, now=now)
+    return _offer_stretches(therapist=therapist, stretches=[Interval(start, end)], now=now)
 
 
 def _waiting_for(therapist: Therapist) -> QuerySet[WaitlistEntry]:
@@ -559,7 +554,7 @@ def offer_by_hand(
         held, _, busy_patients = _offers_around(locked, [current], opening.start, opening.blocked_until)
         if current.patient_id in busy_patients:
             raise WaitlistError("holding_offer")
-        if any(opening.start < interval.end and interval.start < opening.blocked_until for interval in held):
+        if waitlist.touches(opening, held):
             raise WaitlistError("held")
         return _make_offer(current, locked, opening, now, clinic, offered_by=actor.user)
 

@@ -46,12 +46,7 @@ def landing_url(user: Any) -> str:
 
 def appointments_visible_to(user: Any, queryset: QuerySet[Appointment]) -> QuerySet[Appointment]:
     """The front desk sees every appointment; a therapist only their own; anyone else none."""
-    if works_front_desk(user):
-        return queryset
-    therapist = therapist_of(user)
-    if therapist is None:
-        return queryset.none()
-    return queryset.filter(therapist=therapist)
+    return _own_rows(user, queryset)
 
 
 def patients_visible_to(user: Any, queryset: QuerySet[Patient]) -> QuerySet[Patient]:
@@ -66,10 +61,7 @@ def patients_visible_to(user: Any, queryset: QuerySet[Patient]) -> QuerySet[Pati
 
 def sees_appointment(user: Any, appointment: Appointment) -> bool:
     """One appointment, by the rule of `appointments_visible_to`: the front desk any, a therapist their own."""
-    if works_front_desk(user):
-        return True
-    own = therapist_of(user)
-    return own is not None and appointment.therapist_id == own.pk
+    return sees_therapist_records(user, appointment.therapist_id)
 
 
 def sees_patient(user: Any, patient: Patient) -> bool:
@@ -119,6 +111,7 @@ def time_off_visible_to(user: Any, queryset: QuerySet[TimeOff]) -> QuerySet[Time
 
 
 def _own_rows(user: Any, queryset: QuerySet) -> QuerySet:
+    """Rows with a `therapist`: all of them for the front desk, a therapist's own, or none."""
     if sees_every_therapist(user):
         return queryset
     own = therapist_of(user)

@@ -16,7 +16,7 @@ from time import monotonic
 from django.db import connection, transaction
 from django.db.models import Q
 
-from notifications import channels, relevance
+from notifications import channels, relevance, selectors
 from notifications.models import OutboundMessage
 
 logger = logging.getLogger(__name__)
@@ -113,6 +113,6 @@ def deliver_due(now: datetime) -> dict[str, int]:
 
 def retry(message: OutboundMessage, now: datetime) -> None:
     """Staff asked to try a failed message again: it goes back to the queue with a fresh count."""
-    OutboundMessage.objects.filter(pk=message.pk, status__in=[Status.FAILED, Status.SKIPPED]).update(
+    OutboundMessage.objects.filter(pk=message.pk, status__in=selectors.RETRYABLE).update(
         status=Status.PENDING, send_after=now, attempts=0, claimed_at=None
     )

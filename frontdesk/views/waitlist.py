@@ -6,8 +6,6 @@ The writes are booking.waitlist_services'; staff pages never link to a patient's
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -115,7 +113,6 @@ def waitlist_offer(request: HttpRequest, pk: int) -> HttpResponse:
             "rows": rows,
             "error": error,
             "days": OFFER_DAYS,
-            "lifetime": timedelta(minutes=clinic.waitlist_offer_minutes),
         },
         status=status,
     )

@@ -193,20 +193,44 @@ class AvailabilityQueryForm(SelectionForm):
         return days
 
 
-class PatientDetailsForm(forms.Form):
-    name = forms.CharField(
+# A patient's name, phone and the form's one-time key, asked the same way when booking and joining the waitlist.
+
+
+def full_name_field() -> forms.CharField:
+    return forms.CharField(
         label="Full name", max_length=120, validators=[name_validator], widget=forms.TextInput({"autocomplete": "name"})
     )
+
+
+def contact_phone_field() -> PhoneNumberField:
+    return PhoneNumberField(
+        max_length=25,
+        widget=forms.TextInput({"autocomplete": "tel", "type": "tel"}),
+        error_messages={"invalid": "Enter a phone number we can reach you at, e.g. 416-555-0134."},
+    )
+
+
+def request_key_field() -> forms.CharField:
+    """A key the page makes once, so a form sent twice does its work once."""
+    return forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
+
+
+def clean_full_name(value: str) -> str:
+    """The name with its spaces tidied; a single letter is not a full name."""
+    name = " ".join(value.split())
+    if len(name) < 2:
+        raise ValidationError("Enter your full name.", code="short")
+    return name
+
+
+class PatientDetailsForm(forms.Form):
+    name = full_name_field()
     email = forms.EmailField(
         max_length=254,
         help_text="We send your confirmation and private link here.",
         widget=forms.EmailInput({"autocomplete": "email"}),
     )
-    phone = PhoneNumberField(
-        max_length=25,
-        widget=forms.TextInput({"autocomplete": "tel", "type": "tel"}),
-        error_messages={"invalid": "Enter a phone number we can reach you at, e.g. 416-555-0134."},
-    )
+    phone = contact_phone_field()
     text_reminders = forms.BooleanField(
         label="Text me a reminder",
         required=False,
@@ -225,7 +249,7 @@ class PatientDetailsForm(forms.Form):
         widget=forms.Textarea({"rows": 3}),
         help_text="Optional. You will fill the full health form before your first visit.",
     )
-    request_key = forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
+    request_key = request_key_field()
     website = honeypot_field()
 
     def __init__(self, *args, today: dt.date, **kwargs) -> None:
@@ -233,10 +257,7 @@ class PatientDetailsForm(forms.Form):
         self.today = today
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if len(name) < 2:
-            raise ValidationError("Enter your full name.", code="short")
-        return name
+        return clean_full_name(self.cleaned_data["name"])
 
     def clean_date_of_birth(self) -> dt.date | None:
         born = self.cleaned_data.get("date_of_birth")

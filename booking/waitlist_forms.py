@@ -8,12 +8,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
-from django.core.validators import RegexValidator
-from phonenumber_field.formfields import PhoneNumberField
 
 from booking import selectors, waitlist
-from booking.forms import ANY_THERAPIST, name_validator, parse_aware_datetime
+from booking.forms import (
+    ANY_THERAPIST,
+    clean_full_name,
+    contact_phone_field,
+    full_name_field,
+    parse_aware_datetime,
+    request_key_field,
+)
 from booking.models import ServiceOption
 from clinic.honeypot import honeypot_field
 from therapists.models import Therapist
@@ -67,19 +71,13 @@ class WaitlistJoinForm(forms.Form):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"invalid_choice": "Choose the days and times from the list."},
     )
-    name = forms.CharField(
-        label="Full name", max_length=120, validators=[name_validator], widget=forms.TextInput({"autocomplete": "name"})
-    )
+    name = full_name_field()
     email = forms.EmailField(
         max_length=254,
         help_text="We email you here when a time opens up.",
         widget=forms.EmailInput({"autocomplete": "email"}),
     )
-    phone = PhoneNumberField(
-        max_length=25,
-        widget=forms.TextInput({"autocomplete": "tel", "type": "tel"}),
-        error_messages={"invalid": "Enter a phone number we can reach you at, e.g. 416-555-0134."},
-    )
+    phone = contact_phone_field()
     note = forms.CharField(
         label="Anything we should know?",
         required=False,
@@ -87,7 +85,7 @@ class WaitlistJoinForm(forms.Form):
         widget=forms.Textarea({"rows": 2}),
         help_text="Optional. For example: “Only after school pick-up.”",
     )
-    request_key = forms.CharField(max_length=64, widget=forms.HiddenInput, validators=[RegexValidator(r"^[\w-]+$")])
+    request_key = request_key_field()
     website = honeypot_field()
 
     def __init__(
@@ -112,10 +110,7 @@ class WaitlistJoinForm(forms.Form):
         return next(option for option in self.options if option.pk == pk)
 
     def clean_name(self) -> str:
-        name = " ".join(self.cleaned_data["name"].split())
-        if len(name) < 2:
-            raise ValidationError("Enter your full name.", code="short")
-        return name
+        return clean_full_name(self.cleaned_data["name"])
 
     def clean_suits(self) -> int:
         pairs = []

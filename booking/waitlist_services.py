@@ -106,10 +106,9 @@ def waitlist_join(
             made = WaitlistEntry.objects.filter(request_key=request_key).first()
             if made is not None:
                 return JoinOutcome(made, True)
-        if not (option.active and option.service.active):
-            raise BookingError("service_unavailable")
-        if therapist is not None and not Therapist.objects.active().offering(option.service).filter(pk=therapist.pk):
-            raise BookingError("therapist_unavailable")
+        services._check_option(option)
+        if therapist is not None:
+            services._candidates(option, therapist)
         record = services._patient_for(patient)
         same = (
             WaitlistEntry.objects.filter(

@@ -10,7 +10,6 @@ import secrets
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -20,7 +19,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from booking import selectors, services, waitlist, waitlist_selectors, waitlist_services
 from booking.errors import BookingError
 from booking.forms import ANY_THERAPIST
-from booking.models import Service, WaitlistEntry, WaitlistOffer
+from booking.models import WaitlistEntry, WaitlistOffer
 from booking.views.day_strip import clinic_and_clock
 from booking.waitlist_forms import WaitlistJoinForm, initial_choice
 from clinic import honeypot, ratelimit
@@ -31,11 +30,7 @@ REFUSED = 409
 
 def _join_form(request: HttpRequest, data=None) -> WaitlistJoinForm:
     options = selectors.bookable_options()
-    therapists = list(
-        Therapist.objects.active()
-        .prefetch_related(Prefetch("services", queryset=Service.objects.active()))
-        .order_by("order", "name", "pk")
-    )
+    therapists = list(selectors.active_therapists().order_by("order", "name", "pk"))
     initial = {"request_key": secrets.token_urlsafe(24), **initial_choice(request.GET, options, therapists)}
     return WaitlistJoinForm(
         data,

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import datetime
-from datetime import timedelta
 from typing import Any
 
 from django import forms
 
+from booking.calendar_query import DayRangeForm
 from booking.lifecycle import STATUS_ACTIONS
 
 # Far enough for any look back or ahead; it keeps every day shown, and its neighbours, well inside the calendar.
 MAX_YEARS = 10
-# The week's feed answers for at most this many days at a time: any calendar view fits.
-MAX_DAYS = 62
 
 DATE_FORMAT_MESSAGE = "Give the date as year-month-day, for example 2026-12-08."
 
@@ -40,8 +38,8 @@ class ScheduleDayForm(forms.Form):
         return day
 
 
-class ScheduleRangeForm(forms.Form):
-    """`?start=YYYY-MM-DD&end=YYYY-MM-DD`, end exclusive, as EventCalendar asks for events."""
+class ScheduleRangeForm(DayRangeForm):
+    """The front desk feed's range (booking.calendar_query), with the schedule's wording and its reach in years."""
 
     start = forms.DateField(input_formats=["%Y-%m-%d"], error_messages={"invalid": DATE_FORMAT_MESSAGE})
     end = forms.DateField(input_formats=["%Y-%m-%d"], error_messages={"invalid": DATE_FORMAT_MESSAGE})
@@ -51,26 +49,15 @@ class ScheduleRangeForm(forms.Form):
         self.today = today
 
     def clean(self) -> dict[str, Any]:
-        super().clean()
-        cleaned = self.cleaned_data
-        start, end = cleaned.get("start"), cleaned.get("end")
-        if start is None or end is None:
-            return cleaned
-        try:
-            _within_reach(start, self.today)
-        except forms.ValidationError as error:
-            self.add_error("start", error)
-            return cleaned
-        if end <= start:
-            self.add_error("end", "The end must be after the start (the end day is not included).")
-        elif end - start > timedelta(days=MAX_DAYS):
-            self.add_error("end", f"Ask for at most {MAX_DAYS} days at a time.")
-        else:
-            cleaned["last_day"] = end - timedelta(days=1)
-        return cleaned
-
-    def error_messages(self) -> dict[str, list[str]]:
-        return {field: [error["message"] for error in errors] for field, errors in self.errors.get_json_data().items()}
+        # Far from today is refused first, and alone: the range's own checks only for a start within reach.
+        start, end = self.cleaned_data.get("start"), self.cleaned_data.get("end")
+        if start is not None and end is not None:
+            try:
+                _within_reach(start, self.today)
+            except forms.ValidationError as error:
+                self.add_error("start", error)
+                return self.cleaned_data
+        return super().clean()
 
 
 class StatusForm(forms.Form):

@@ -10,9 +10,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from booking import calendar_events, selectors
+from booking.calendar_query import DayRangeForm, form_errors
 from clinic.context_processors import clinic_for
 from frontdesk.access import front_desk_required
-from frontdesk.calendar_forms import CalendarPageForm, DayRangeForm, form_errors
+from frontdesk.calendar_forms import CalendarPageForm
 
 
 @front_desk_required

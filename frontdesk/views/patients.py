@@ -19,12 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods
 from django.views.decorators.vary import vary_on_headers
 
 from booking import selectors, services
+from booking.calendar_query import form_errors
 from booking.errors import BookingError
 from booking.models import Patient
 from clinic import change_log
 from clinic.http import ClinicRequest
 from frontdesk.access import actor_for, front_desk_required
-from frontdesk.calendar_forms import form_errors
 from frontdesk.patient_forms import MergeForm, PatientForm, PatientSearchForm
 
 PAGE_SIZE = 25

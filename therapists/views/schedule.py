@@ -21,6 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from booking import calendar_events, lifecycle, selectors, services
+from booking.calendar_query import form_errors
 from booking.errors import BookingError
 from booking.lifecycle import STATUS_ACTIONS, Action
 from booking.models import Appointment
@@ -178,7 +179,7 @@ def events(request: HttpRequest, therapist: Therapist) -> JsonResponse:
     clinic = clinic_for(request)
     form = ScheduleRangeForm(request.GET, today=timezone.localdate(timezone.now(), clinic.tz))
     if not form.is_valid():
-        return JsonResponse({"errors": form.error_messages()}, status=400)
+        return JsonResponse({"errors": form_errors(form)}, status=400)
     first_day, last_day = form.cleaned_data["start"], form.cleaned_data["last_day"]
     found = selectors.calendar_range(first_day, last_day, clinic, therapist=therapist)
     return JsonResponse(calendar_events.feed(found, first_day, last_day, clinic.tz, editable=False), safe=False)

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
+from typing import Any
 
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 
 from booking.actors import Actor, Via
 from clinic import permissions
+from therapists.models import Therapist
 
 THERAPIST_PARAMETER = "therapist"
 
@@ -34,6 +36,22 @@ def schedule_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespon
         return view(request, therapist, *args, **kwargs)
 
     return guarded
+
+
+def schedule_query(user: Any, therapist: Therapist | None) -> QueryDict:
+    """What every schedule link carries: for a manager the therapist they picked; for a therapist nothing."""
+    query = QueryDict(mutable=True)
+    if therapist is not None and permissions.is_manager(user):
+        query[THERAPIST_PARAMETER] = therapist.slug
+    return query
+
+
+def query_string(keep: QueryDict, **params: Any) -> str:
+    """`?...` with the schedule's own parameters (`keep`) and these, or "" when there are none."""
+    query = keep.copy()
+    for key, value in params.items():
+        query[key] = str(value)
+    return f"?{query.urlencode()}" if query else ""
 
 
 def actor_for(request: HttpRequest) -> Actor:

@@ -14,9 +14,8 @@ from django.urls import NoReverseMatch, reverse
 
 from booking import selectors
 from clinic import permissions
-from therapists.access import THERAPIST_PARAMETER
+from therapists.access import THERAPIST_PARAMETER, query_string, schedule_query
 from therapists.models import Therapist
-from therapists.views.schedule import schedule_query
 
 register = template.Library()
 
@@ -54,7 +53,7 @@ def schedule_nav(context: template.Context) -> dict[str, Any]:
             continue
         links.append(
             {
-                "url": url + (f"?{keep.urlencode()}" if keep else ""),
+                "url": url + query_string(keep),
                 "label": label,
                 "current": any((current or "").startswith(page) for page in pages),
             }

@@ -19,9 +19,8 @@ from booking import selectors
 from clinic import permissions
 from clinic.context_processors import clinic_for
 from therapists import feed, services
-from therapists.access import actor_for, schedule_view
+from therapists.access import actor_for, query_string, schedule_query, schedule_view
 from therapists.models import Therapist
-from therapists.views.schedule import schedule_query
 
 
 @require_safe
@@ -47,24 +46,19 @@ def calendar_feed(request: HttpRequest, token: str) -> HttpResponse:
     return response
 
 
-def _query(request: HttpRequest, therapist: Therapist) -> str:
-    """What every schedule link carries: for a manager the therapist they picked; for a therapist nothing."""
-    keep = schedule_query(request.user, therapist)
-    return f"?{keep.urlencode()}" if keep else ""
-
-
 def _render_settings(request: HttpRequest, therapist: Therapist, *, status: int = 200, error: str = "") -> HttpResponse:
     feed_url = request.build_absolute_uri(reverse("schedule:feed", args=[therapist.feed_token]))
+    keep = schedule_query(request.user, therapist)
     return render(
         request,
         "therapists/schedule/feed_settings.html",
         {
             "therapist": therapist,
-            "keep": schedule_query(request.user, therapist),
+            "keep": keep,
             "own": permissions.therapist_of(request.user) == therapist,
             "feed_url": feed_url,
             "webcal_url": "webcal://" + feed_url.split("://", 1)[1],
-            "replace_url": reverse("schedule:feed_replace") + _query(request, therapist),
+            "replace_url": reverse("schedule:feed_replace") + query_string(keep),
             "days_back": feed.DAYS_BACK,
             "horizon_days": clinic_for(request).horizon_days,
             "error": error,
@@ -97,4 +91,4 @@ def feed_replace(request: HttpRequest, therapist: Therapist) -> HttpResponse:
         messages.error(request, error.message)
     else:
         messages.success(request, "The calendar link was replaced. The old one no longer works.")
-    return redirect(reverse("schedule:feed_settings") + _query(request, therapist))
+    return redirect(reverse("schedule:feed_settings") + query_string(schedule_query(request.user, therapist)))

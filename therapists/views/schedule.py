@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,9 +25,8 @@ from booking.calendar_query import form_errors
 from booking.errors import BookingError
 from booking.lifecycle import STATUS_ACTIONS, Action
 from booking.models import Appointment
-from clinic import permissions
 from clinic.context_processors import clinic_for
-from therapists.access import THERAPIST_PARAMETER, actor_for, schedule_view
+from therapists.access import actor_for, query_string, schedule_query, schedule_view
 from therapists.models import Therapist
 from therapists.schedule_forms import ScheduleDayForm, ScheduleRangeForm, StatusForm
 
@@ -38,24 +37,8 @@ BUSY = 503
 DONE = (Appointment.Status.COMPLETED, Appointment.Status.NO_SHOW)
 
 
-def schedule_query(user: Any, therapist: Therapist | None) -> QueryDict:
-    """What every schedule link carries: for a manager the therapist they picked; for a therapist nothing."""
-    query = QueryDict(mutable=True)
-    if therapist is not None and permissions.is_manager(user):
-        query[THERAPIST_PARAMETER] = therapist.slug
-    return query
-
-
 def _page(request: HttpRequest, therapist: Therapist, **context: Any) -> dict[str, Any]:
     return {"therapist": therapist, "keep": schedule_query(request.user, therapist), **context}
-
-
-def _with(keep: QueryDict, **params: Any) -> str:
-    """A query string with the schedule's own parameters and these."""
-    query = keep.copy()
-    for key, value in params.items():
-        query[key] = str(value)
-    return f"?{query.urlencode()}" if query else ""
 
 
 def _bad_request(request: HttpRequest, therapist: Therapist, errors: list[str], today: date) -> HttpResponse:
@@ -163,8 +146,8 @@ def week(request: HttpRequest, therapist: Therapist) -> HttpResponse:
         "slotMaxTime": calendar_events.hour_ceiling(last),
         # EventCalendar draws "now" in this offset; the events themselves are wall-clock times.
         "utcOffset": calendar_events.utc_offset(now),
-        "eventsUrl": reverse("schedule:events") + _with(keep),
-        "appointmentUrl": reverse("schedule:appointment", args=[0]) + _with(keep),
+        "eventsUrl": reverse("schedule:events") + query_string(keep),
+        "appointmentUrl": reverse("schedule:appointment", args=[0]) + query_string(keep),
         "keep": keep.urlencode(),
     }
     return render(request, "therapists/schedule/week.html", _page(request, therapist, config=config, clinic_now=now))
@@ -210,7 +193,7 @@ def _render_appointment(
         record=selectors.patient_record(appointment.patient_id, now),
         visits=selectors.visits_with_therapist(appointment.patient_id, therapist, now, leave_out=appointment.pk),
         status_actions=[action for action in actions if action in STATUS_ACTIONS],
-        day_url=reverse("schedule:today") + _with(schedule_query(request.user, therapist), date=local_day),
+        day_url=reverse("schedule:today") + query_string(schedule_query(request.user, therapist), date=local_day),
         error=error,
     )
     return render(request, "therapists/schedule/appointment.html", context, status=status)
@@ -242,4 +225,4 @@ def appointment_status(request: HttpRequest, therapist: Therapist, pk: int) -> H
         )
     messages.success(request, f"{appointment.patient.name} {lifecycle.DONE[action]}.")
     url = reverse("schedule:appointment", args=[appointment.pk])
-    return redirect(url + _with(schedule_query(request.user, therapist)))
+    return redirect(url + query_string(schedule_query(request.user, therapist)))

@@ -12,7 +12,7 @@ from datetime import datetime, tzinfo
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -25,7 +25,7 @@ from booking.models import Appointment
 from clinic import permissions
 from clinic.context_processors import clinic_for
 from therapists import services
-from therapists.access import THERAPIST_PARAMETER, actor_for, schedule_view
+from therapists.access import actor_for, query_string, schedule_query, schedule_view
 from therapists.models import Therapist, TimeOff
 from therapists.time_off_forms import OwnTimeOffForm, when_text
 
@@ -34,17 +34,8 @@ BUSY = 503
 EVERY_STATUS = (TimeOff.Status.APPROVED, TimeOff.Status.REQUESTED, TimeOff.Status.DECLINED)
 
 
-def _keep(request: HttpRequest, therapist: Therapist) -> QueryDict:
-    """What the page's links and forms carry: for a manager, whose schedule this is; for a therapist nothing."""
-    keep = QueryDict(mutable=True)
-    if permissions.is_manager(request.user):
-        keep[THERAPIST_PARAMETER] = therapist.slug
-    return keep
-
-
 def _page_url(request: HttpRequest, therapist: Therapist) -> str:
-    keep = _keep(request, therapist)
-    return reverse("schedule:time_off") + (f"?{keep.urlencode()}" if keep else "")
+    return reverse("schedule:time_off") + query_string(schedule_query(request.user, therapist))
 
 
 def first_name(appointment: Appointment) -> str:
@@ -72,11 +63,11 @@ def _render(
 ) -> HttpResponse:
     now = timezone.now()
     entries = selectors.upcoming_time_off(now, statuses=EVERY_STATUS, therapist=therapist)
-    keep = _keep(request, therapist)
+    keep = schedule_query(request.user, therapist)
     context = {
         "therapist": therapist,
         "keep": keep,
-        "query": f"?{keep.urlencode()}" if keep else "",
+        "query": query_string(keep),
         "own": permissions.therapist_of(request.user) == therapist,
         "form": form,
         "rows": [_row(entry, therapist, now, clinic_for(request).tz) for entry in entries],

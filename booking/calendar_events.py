@@ -126,6 +126,16 @@ def hour_ceiling(moment: time) -> str:
     return "24:00:00" if hour >= 24 else f"{hour:02d}:00:00"
 
 
+def grid_options(first: time, last: time, now: datetime) -> dict[str, str]:
+    """EventCalendar's grid for a calendar whose working hours run from `first` to `last`, at the clinic's `now`."""
+    return {
+        "slotMinTime": hour_floor(first),
+        "slotMaxTime": hour_ceiling(last),
+        # EventCalendar draws "now" in this offset; the events themselves are wall-clock times.
+        "utcOffset": utc_offset(now),
+    }
+
+
 def utc_offset(moment: datetime) -> str:
     """`moment`'s offset as EventCalendar's timeZone option takes it ("-05:00"): where it draws "now"."""
     offset = moment.utcoffset() or timedelta(0)

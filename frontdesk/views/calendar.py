@@ -29,10 +29,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
         "date": (form.cleaned_data.get("date") or today).isoformat(),
         "today": today.isoformat(),
         "view": form.cleaned_data.get("view") or "day",
-        "slotMinTime": calendar_events.hour_floor(first),
-        "slotMaxTime": calendar_events.hour_ceiling(last),
-        # EventCalendar draws "now" in this offset; the events themselves are wall-clock times.
-        "utcOffset": calendar_events.utc_offset(now),
+        **calendar_events.grid_options(first, last, now),
         "eventsUrl": reverse("frontdesk:events"),
         "resourcesUrl": reverse("frontdesk:resources"),
         "appointmentUrl": reverse("frontdesk:appointment", args=[0]),

@@ -142,10 +142,7 @@ def week(request: HttpRequest, therapist: Therapist) -> HttpResponse:
     config = {
         "date": form.cleaned_data["date"].isoformat(),
         "tomorrow": tomorrow.isoformat(),
-        "slotMinTime": calendar_events.hour_floor(first),
-        "slotMaxTime": calendar_events.hour_ceiling(last),
-        # EventCalendar draws "now" in this offset; the events themselves are wall-clock times.
-        "utcOffset": calendar_events.utc_offset(now),
+        **calendar_events.grid_options(first, last, now),
         "eventsUrl": reverse("schedule:events") + query_string(keep),
         "appointmentUrl": reverse("schedule:appointment", args=[0]) + query_string(keep),
         "keep": keep.urlencode(),

@@ -7,7 +7,8 @@ silently left without a therapist. The front desk then moves or cancels them.
 """
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import time
 from itertools import pairwise
 from typing import Any
@@ -258,30 +259,31 @@ def _therapists_of(row: WorkingHours | TimeOff) -> list[Therapist]:
     return [row.therapist] + ([stored.therapist] if stored is not None else [])
 
 
+@contextmanager
+def _offering_opened_time(therapists: list[Therapist]) -> Iterator[None]:
+    """Around a change to these therapists' time: in one transaction, what it opens is offered to the waitlist."""
+    now = timezone.now()
+    with transaction.atomic():
+        before = waitlist_services.open_times(therapists, now)
+        yield
+        waitlist_services.offer_time_opened(before=before, now=now)
+
+
 class OffersOpenedTime(admin.ModelAdmin):
     """Hours or time off saved or deleted here can open time: it is offered to the waitlist in the same
     transaction (booking.waitlist_services), as when the front desk takes time off away."""
 
     def save_model(self, request, obj, form, change) -> None:
-        now = timezone.now()
-        with transaction.atomic():
-            before = waitlist_services.open_times(_therapists_of(obj), now)
+        with _offering_opened_time(_therapists_of(obj)):
             super().save_model(request, obj, form, change)
-            waitlist_services.offer_time_opened(before=before, now=now)
 
     def delete_model(self, request, obj) -> None:
-        now = timezone.now()
-        with transaction.atomic():
-            before = waitlist_services.open_times([obj.therapist], now)
+        with _offering_opened_time([obj.therapist]):
             super().delete_model(request, obj)
-            waitlist_services.offer_time_opened(before=before, now=now)
 
     def delete_queryset(self, request, queryset) -> None:
-        now = timezone.now()
-        with transaction.atomic():
-            before = waitlist_services.open_times([row.therapist for row in queryset.select_related("therapist")], now)
+        with _offering_opened_time([row.therapist for row in queryset.select_related("therapist")]):
             super().delete_queryset(request, queryset)
-            waitlist_services.offer_time_opened(before=before, now=now)
 
 
 class WorkingHoursInline(admin.TabularInline):

@@ -88,6 +88,15 @@ def _log(
     change_log.record(obj=therapist, by=actor.user, message=message)
 
 
+def _save_new(time_off: TimeOff) -> None:
+    """Check a new time off row as the model does (the admin's rules too), then save it."""
+    try:
+        time_off.full_clean()
+    except ValidationError as error:
+        raise TimeOffError("invalid", " ".join(error.messages)) from error
+    time_off.save()
+
+
 class StrandedAppointments(TimeOffError):
     """Refused until confirmed: these booked appointments would be left inside the time off."""
 
@@ -174,11 +183,7 @@ def time_off_add(
                 decided_by=actor.user,
                 decided_at=now,
             )
-            try:
-                time_off.full_clean()
-            except ValidationError as error:
-                raise TimeOffError("invalid", " ".join(error.messages)) from error
-            time_off.save()
+            _save_new(time_off)
             _log(locked, actor, "Added time off", start, end, clinic=clinic)
     except BookingError as error:
         # write_transaction's only refusal: the therapist's row stayed locked too long.
@@ -287,11 +292,7 @@ def time_off_request(
                 decided_by=actor.user if approved and actor.role == Role.FRONT_DESK else None,
                 decided_at=now if approved else None,
             )
-            try:
-                time_off.full_clean()
-            except ValidationError as error:
-                raise TimeOffError("invalid", " ".join(error.messages)) from error
-            time_off.save()
+            _save_new(time_off)
             _log(locked, actor, "Added time off" if approved else "Asked for time off", start, end, clinic=clinic)
     except BookingError as error:
         raise TimeOffError("busy") from error
@@ -352,6 +353,15 @@ def _waiting_request(time_off: TimeOff, now: datetime) -> TimeOff:
     return current
 
 
+def _decide(current: TimeOff, status: str, actor: Actor, now: datetime, *, note: str = "") -> None:
+    """The front desk's answer to a request: approved, or declined with a note, by whom and when."""
+    current.status = status
+    current.decided_by = actor.user
+    current.decided_at = now
+    current.decision_note = note
+    current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+
+
 def time_off_approve(*, time_off: TimeOff, confirm_stranded: Collection[int], now: datetime, actor: Actor) -> TimeOff:
     """Approve a therapist's request: from now on it blocks those times.
 
@@ -370,11 +380,7 @@ def time_off_approve(*, time_off: TimeOff, confirm_stranded: Collection[int], no
             )
             if {appointment.pk for appointment in stranded} - set(confirm_stranded):
                 raise StrandedAppointments(stranded)
-            current.status = TimeOff.Status.APPROVED
-            current.decided_by = actor.user
-            current.decided_at = now
-            current.decision_note = ""
-            current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            _decide(current, TimeOff.Status.APPROVED, actor, now)
             _log(current.therapist, actor, "Approved time off", current.start, current.end, clinic=clinic)
     except BookingError as error:
         raise TimeOffError("busy") from error
@@ -390,11 +396,7 @@ def time_off_decline(*, time_off: TimeOff, reason: str, now: datetime, actor: Ac
     try:
         with write_transaction():
             current = _waiting_request(time_off, now)
-            current.status = TimeOff.Status.DECLINED
-            current.decided_by = actor.user
-            current.decided_at = now
-            current.decision_note = note
-            current.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            _decide(current, TimeOff.Status.DECLINED, actor, now, note=note)
             _log(
                 current.therapist, actor, "Declined time off", current.start, current.end, clinic=ClinicSettings.load()
             )

@@ -56,5 +56,31 @@ window.ClinicCalendar = (function () {
     info.el.title = parts.join(" · ");
   }
 
-  return { pad, ymd, wallClock, withId, eventNodes, describe };
+  /** The JSON at `url`; an error answer becomes an Error whose message is `failedMessage(status)`. */
+  async function getJSON(url, signal, failedMessage) {
+    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
+    if (!response.ok) throw new Error(failedMessage(response.status));
+    return response.json();
+  }
+
+  /**
+   * Only the newest load of a kind may fill the calendar: EventCalendar takes whatever a source hands it
+   * last, so a slow answer for the day or week just left must not replace the one gone to. Returns
+   * `load(url, success, failure, use)`; a failure that was not overtaken is told with `onError(message)`.
+   */
+  function latestOnly(failedMessage, onError) {
+    let current = null;
+    return (url, success, failure, use = (data) => data) => {
+      current?.abort();
+      const request = (current = new AbortController());
+      getJSON(url, request.signal, failedMessage)
+        .then((data) => success(use(data)))
+        .catch((error) => {
+          if (!request.signal.aborted) onError(error.message);
+          failure(error);
+        });
+    };
+  }
+
+  return { pad, ymd, wallClock, withId, eventNodes, describe, latestOnly };
 })();

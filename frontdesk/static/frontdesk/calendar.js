@@ -17,7 +17,7 @@
   const therapistSelect = document.getElementById("cal-therapist");
   const csrfToken = document.querySelector("[name=csrfmiddlewaretoken]").value;
 
-  const { ymd, wallClock, withId, describe } = window.ClinicCalendar;
+  const { ymd, wallClock, withId, describe, latestOnly } = window.ClinicCalendar;
 
   function toast(message, kind) {
     const container = document.getElementById("toasts");
@@ -42,35 +42,12 @@
     shown.show();
   }
 
-  async function getJSON(url, signal) {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
-    if (!response.ok) {
-      throw new Error(`The calendar could not load (${response.status}). Reload the page to try again.`);
-    }
-    return response.json();
-  }
-
   const rangeQuery = (info) => `?start=${ymd(info.start)}&end=${ymd(info.end)}`;
 
-  /**
-   * Only the newest load of a kind may fill the calendar: EventCalendar takes whatever a source hands it
-   * last, so a slow answer for the day the receptionist just left must not replace the day they went to.
-   */
-  function latestOnly() {
-    let current = null;
-    return (url, success, failure, use = (data) => data) => {
-      current?.abort();
-      const request = (current = new AbortController());
-      getJSON(url, request.signal)
-        .then((data) => success(use(data)))
-        .catch((error) => {
-          if (!request.signal.aborted) toast(error.message, "error");
-          failure(error);
-        });
-    };
-  }
-  const loadResources = latestOnly();
-  const loadEvents = latestOnly();
+  const failedToLoad = (status) => `The calendar could not load (${status}). Reload the page to try again.`;
+  const showFailure = (message) => toast(message, "error");
+  const loadResources = latestOnly(failedToLoad, showFailure);
+  const loadEvents = latestOnly(failedToLoad, showFailure);
 
   let panel = null;
   function openPanel(url, title) {

@@ -13,7 +13,7 @@
   const element = document.getElementById("schedule-calendar");
   const titleElement = document.getElementById("cal-title");
 
-  const { ymd, withId, eventNodes, describe } = window.ClinicCalendar;
+  const { ymd, withId, eventNodes, describe, latestOnly } = window.ClinicCalendar;
   const narrowScreen = window.matchMedia("(max-width: 767.98px)").matches;
 
   function showError(message) {
@@ -28,15 +28,10 @@
     alert.textContent = message;
   }
 
-  async function getJSON(url, signal) {
-    const response = await fetch(url, { headers: { Accept: "application/json" }, credentials: "same-origin", signal });
-    if (!response.ok) {
-      throw new Error(`Your appointments could not load (${response.status}). Reload the page to try again.`);
-    }
-    return response.json();
-  }
-
-  let latest = null;
+  const loadEvents = latestOnly(
+    (status) => `Your appointments could not load (${status}). Reload the page to try again.`,
+    showError,
+  );
 
   function eventsUrl(info) {
     const url = new URL(config.eventsUrl, window.location.origin);
@@ -90,19 +85,7 @@
     eventDurationEditable: false,
     selectable: false,
     eventSources: [
-      {
-        events: (info, success, failure) => {
-          // Only the newest load fills the calendar: a slow answer for the week just left must not replace it.
-          latest?.abort();
-          const request = (latest = new AbortController());
-          getJSON(eventsUrl(info), request.signal)
-            .then(success)
-            .catch((error) => {
-              if (!request.signal.aborted) showError(error.message);
-              failure(error);
-            });
-        },
-      },
+      { events: (info, success, failure) => loadEvents(eventsUrl(info), success, failure) },
     ],
     eventContent: eventNodes,
     eventDidMount: describe,
